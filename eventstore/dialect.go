@@ -1,0 +1,94 @@
+package eventstore
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/rustok/rustok/platform/database"
+)
+
+// dialect holds the SQL that differs between SQLite and PostgreSQL. It is the
+// only place in this package that knows which database it talks to.
+type dialect struct {
+	name database.Dialect
+	// readAfter selects visible events after a cursor in consumption order.
+	// Args: cursor tx id, cursor position, limit.
+	readAfter string
+	// txColumn is the select expression for the writing transaction id.
+	txColumn string
+	// now formats a time for a timestamp column.
+	now func(time.Time) any
+}
+
+const eventColumns = `position, event_id, stream_type, stream_id, stream_version, tenant_id,
+	event_type, schema_version, payload, metadata, recorded_at`
+
+func dialectFor(d database.Dialect) dialect {
+	if d == database.Postgres {
+		return dialect{
+			name:     d,
+			txColumn: `transaction_id::text::bigint`,
+			readAfter: `SELECT ` + eventColumns + `, transaction_id::text::bigint FROM events
+				WHERE ((transaction_id = CAST($1 AS xid8) AND position > $2) OR transaction_id > CAST($1 AS xid8))
+				  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+				ORDER BY transaction_id, position LIMIT $3`,
+			now: func(t time.Time) any { return t.UTC() },
+		}
+	}
+	return dialect{
+		name:     d,
+		txColumn: `0`,
+		readAfter: `SELECT ` + eventColumns + `, 0 FROM events
+				WHERE ? >= 0 AND position > ? ORDER BY position LIMIT ?`,
+		now: func(t time.Time) any { return FormatTime(t) },
+	}
+}
+
+// txArg renders a transaction id for CAST(? AS xid8) (a decimal string).
+func (d dialect) txArg(tx uint64) any {
+	if d.name == database.Postgres {
+		return strconv.FormatUint(tx, 10)
+	}
+	return int64(tx)
+}
+
+// FormatTime is how SQLite columns store times: RFC 3339 with nanoseconds, UTC,
+// so that text order is time order.
+func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// Time scans a timestamp column of either dialect (time.Time from PostgreSQL,
+// text from SQLite).
+type Time struct{ time.Time }
+
+// Scan implements sql.Scanner.
+func (t *Time) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v.UTC()
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	case nil:
+		t.Time = time.Time{}
+		return nil
+	default:
+		return fmt.Errorf("scan time: unsupported type %T", src)
+	}
+}
+
+func (t *Time) parse(s string) error {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05"} {
+		if p, err := time.Parse(layout, s); err == nil {
+			t.Time = p.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("scan time: cannot parse %q", s)
+}
+
+// Value implements driver.Valuer (as UTC time; SQLite callers format with FormatTime).
+func (t Time) Value() (driver.Value, error) { return t.Time.UTC(), nil }

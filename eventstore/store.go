@@ -1,0 +1,400 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rustok/rustok/platform/database"
+)
+
+// Options configure a Store. Zero values take the defaults named per field.
+type Options struct {
+	// Now is the clock for recorded_at (default time.Now).
+	Now func() time.Time
+	// NewID returns a new event id (default UUIDv7).
+	NewID func() (string, error)
+	// Upcasters upgrade old payload versions on read (default none).
+	Upcasters *Upcasters
+	// OnCommit is called after every successful Append commit with the last
+	// position, outside the transaction (used for wake-ups). Must not block.
+	OnCommit func(position int64)
+	// Registerer receives the append metrics (default: none registered).
+	Registerer prometheus.Registerer
+	// MaxEventsPerAppend bounds one Append (default 1000).
+	MaxEventsPerAppend int
+}
+
+// Store appends to and reads from the event log. It is safe for concurrent use.
+type Store struct {
+	db      *database.DB
+	d       dialect
+	opts    Options
+	metrics storeMetrics
+}
+
+type storeMetrics struct {
+	appended  *prometheus.CounterVec
+	duration  prometheus.Histogram
+	conflicts prometheus.Counter
+}
+
+// New returns a Store over db, whose schema must be migrated.
+func New(db *database.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("eventstore: nil database")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NewID == nil {
+		opts.NewID = func() (string, error) {
+			id, err := uuid.NewV7()
+			return id.String(), err
+		}
+	}
+	if opts.MaxEventsPerAppend <= 0 {
+		opts.MaxEventsPerAppend = 1000
+	}
+	m := storeMetrics{
+		appended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rustok_events_appended_total", Help: "Events appended to the log, by event type.",
+		}, []string{"type"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rustok_append_duration_seconds", Help: "Duration of Append transactions.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rustok_append_conflicts_total", Help: "Appends refused because of a concurrency conflict or a taken reservation.",
+		}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{m.appended, m.duration, m.conflicts} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("eventstore: register metrics: %w", err)
+			}
+		}
+	}
+	return &Store{db: db, d: dialectFor(db.Dialect()), opts: opts, metrics: m}, nil
+}
+
+// DB returns the database the store writes to.
+func (s *Store) DB() *database.DB { return s.db }
+
+// AppendOption adds reservations or metadata to an Append.
+type AppendOption func(*appendRequest)
+
+type appendRequest struct {
+	meta     Metadata
+	reserve  []reservation
+	release  []reservation
+	noNotify bool
+}
+
+type reservation struct{ scope, value string }
+
+// WithMetadata sets the metadata of every appended event.
+func WithMetadata(m Metadata) AppendOption { return func(r *appendRequest) { r.meta = m } }
+
+// Reserve claims (scope, value) for the stream in the same transaction; if
+// another stream holds it, Append fails with *ReservationError. Re-reserving a
+// value the same stream already holds is allowed.
+func Reserve(scope, value string) AppendOption {
+	return func(r *appendRequest) { r.reserve = append(r.reserve, reservation{scope, value}) }
+}
+
+// Release frees (scope, value) if this stream holds it.
+func Release(scope, value string) AppendOption {
+	return func(r *appendRequest) { r.release = append(r.release, reservation{scope, value}) }
+}
+
+// Append writes events to the end of stream in one transaction, with any
+// reservations and releases. expectedVersion is the stream version the caller
+// decided on (NoStream for a new stream, AnyVersion to skip the check).
+//
+// It returns *ConflictError (errors.Is ErrConcurrencyConflict) when the stream
+// moved on, *ReservationError (errors.Is ErrReserved) when a reservation is
+// taken, and an error wrapping ErrInvalidAppend for an impossible request. On
+// any error nothing is written.
+func (s *Store) Append(ctx context.Context, stream Stream, expectedVersion int64, events []NewEvent, opts ...AppendOption) (Result, error) {
+	var req appendRequest
+	for _, o := range opts {
+		o(&req)
+	}
+	if err := s.validate(stream, expectedVersion, events); err != nil {
+		return Result{}, err
+	}
+	rows, err := s.encode(events, req.meta)
+	if err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	tx, err := s.db.BeginWrite(ctx, nil)
+	if err != nil {
+		return Result{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	defer tx.Rollback()
+	res, err := s.appendTx(ctx, tx.Tx, stream, expectedVersion, rows, req)
+	if err != nil {
+		if errors.Is(err, ErrConcurrencyConflict) || errors.Is(err, ErrReserved) {
+			s.metrics.conflicts.Inc()
+		}
+		return Result{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, fmt.Errorf("append %s: commit: %w", stream, err)
+	}
+	s.metrics.duration.Observe(time.Since(start).Seconds())
+	for _, e := range events {
+		s.metrics.appended.WithLabelValues(e.Type).Inc()
+	}
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(res.Position)
+	}
+	return res, nil
+}
+
+func (s *Store) validate(stream Stream, expected int64, events []NewEvent) error {
+	switch {
+	case len(events) == 0:
+		return fmt.Errorf("append %s: no events: %w", stream, ErrInvalidAppend)
+	case len(events) > s.opts.MaxEventsPerAppend:
+		return fmt.Errorf("append %s: %d events exceed the limit of %d: %w", stream, len(events), s.opts.MaxEventsPerAppend, ErrInvalidAppend)
+	case stream.Type == "" || stream.ID == "":
+		return fmt.Errorf("append %s: stream type and id are required: %w", stream, ErrInvalidAppend)
+	case expected < AnyVersion:
+		return fmt.Errorf("append %s: expected version %d: %w", stream, expected, ErrInvalidAppend)
+	}
+	for _, e := range events {
+		if e.Type == "" || e.SchemaVersion < 1 {
+			return fmt.Errorf("append %s: event needs a type and a schema version ≥ 1: %w", stream, ErrInvalidAppend)
+		}
+	}
+	return nil
+}
+
+type encodedEvent struct {
+	id       string
+	typ      string
+	schema   int
+	payload  string
+	metadata string
+}
+
+func (s *Store) encode(events []NewEvent, meta Metadata) ([]encodedEvent, error) {
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	out := make([]encodedEvent, len(events))
+	for i, e := range events {
+		var p []byte
+		switch v := e.Payload.(type) {
+		case json.RawMessage:
+			p = v
+		case nil:
+			p = []byte("{}")
+		default:
+			if p, err = json.Marshal(v); err != nil {
+				return nil, fmt.Errorf("encode %s payload: %w", e.Type, err)
+			}
+		}
+		if !json.Valid(p) {
+			return nil, fmt.Errorf("encode %s payload: invalid JSON: %w", e.Type, ErrInvalidAppend)
+		}
+		id, err := s.opts.NewID()
+		if err != nil {
+			return nil, fmt.Errorf("new event id: %w", err)
+		}
+		out[i] = encodedEvent{id: id, typ: e.Type, schema: e.SchemaVersion, payload: string(p), metadata: string(m)}
+	}
+	return out, nil
+}
+
+// appendTx does the writes. The events INSERT is the transaction's first write,
+// so that on PostgreSQL the transaction id (the relay's ordering key) is taken
+// only after the stream version was read: see STACK-NOTES on xid order.
+func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, stream Stream, expected int64, rows []encodedEvent, req appendRequest) (Result, error) {
+	var current int64
+	q := tx.Rebind(`SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_type = ? AND stream_id = ?`)
+	if err := tx.GetContext(ctx, &current, q, stream.Type, stream.ID); err != nil {
+		return Result{}, fmt.Errorf("read stream version: %w", err)
+	}
+	if expected != AnyVersion && current != expected {
+		return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: current}
+	}
+	now := s.d.now(s.opts.Now())
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at) VALUES `)
+	args := make([]any, 0, len(rows)*10)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.id, stream.Type, stream.ID, current+int64(i)+1, stream.TenantID, r.typ, r.schema, r.payload, r.metadata, now)
+	}
+	b.WriteString(" RETURNING position")
+	var positions []int64
+	if err := tx.SelectContext(ctx, &positions, tx.Rebind(b.String()), args...); err != nil {
+		if database.IsUniqueViolation(err) {
+			return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: -1}
+		}
+		return Result{}, fmt.Errorf("insert events: %w", err)
+	}
+	last := positions[0]
+	for _, p := range positions[1:] {
+		last = max(last, p)
+	}
+	for _, r := range req.release {
+		q := tx.Rebind(`DELETE FROM reservations WHERE scope = ? AND value = ? AND stream_type = ? AND stream_id = ?`)
+		if _, err := tx.ExecContext(ctx, q, r.scope, r.value, stream.Type, stream.ID); err != nil {
+			return Result{}, fmt.Errorf("release %s %q: %w", r.scope, r.value, err)
+		}
+	}
+	for _, r := range req.reserve {
+		if err := s.reserve(ctx, tx, stream, r, now); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Position: last, Version: current + int64(len(rows))}, nil
+}
+
+func (s *Store) reserve(ctx context.Context, tx *sqlx.Tx, stream Stream, r reservation, now any) error {
+	// ON CONFLICT DO NOTHING keeps the PostgreSQL transaction usable; then we
+	// check who holds the value.
+	q := tx.Rebind(`INSERT INTO reservations (scope, value, stream_type, stream_id, reserved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, value) DO NOTHING`)
+	res, err := tx.ExecContext(ctx, q, r.scope, r.value, stream.Type, stream.ID, now)
+	if err != nil {
+		return fmt.Errorf("reserve %s %q: %w", r.scope, r.value, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return nil
+	}
+	var holderType, holderID string
+	q = tx.Rebind(`SELECT stream_type, stream_id FROM reservations WHERE scope = ? AND value = ?`)
+	if err := tx.QueryRowxContext(ctx, q, r.scope, r.value).Scan(&holderType, &holderID); err != nil {
+		return fmt.Errorf("check reservation %s %q: %w", r.scope, r.value, err)
+	}
+	if holderType == stream.Type && holderID == stream.ID {
+		return nil
+	}
+	return &ReservationError{Scope: r.scope, Value: r.value}
+}
+
+// Load returns every event of the stream in version order, upcast. A stream
+// that does not exist yields an empty slice and no error.
+func (s *Store) Load(ctx context.Context, streamType, streamID string) ([]Event, error) {
+	return s.LoadPage(ctx, streamType, streamID, 0, 0)
+}
+
+// LoadPage returns up to limit events of a stream with version > afterVersion
+// (limit ≤ 0: all), in version order, upcast.
+func (s *Store) LoadPage(ctx context.Context, streamType, streamID string, afterVersion int64, limit int) ([]Event, error) {
+	q := `SELECT ` + eventColumns + `, ` + s.d.txColumn + ` FROM events
+		WHERE stream_type = ? AND stream_id = ? AND stream_version > ? ORDER BY stream_version`
+	args := []any{streamType, streamID, afterVersion}
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	evs, err := s.query(ctx, s.db, s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("load stream %s/%s: %w", streamType, streamID, err)
+	}
+	return evs, nil
+}
+
+// Queryer runs read queries: *sqlx.DB or *sqlx.Tx.
+type Queryer interface {
+	QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error)
+}
+
+// ReadAll returns up to limit events after cursor in consumption order,
+// visible to every consumer (see the package comment), upcast.
+func (s *Store) ReadAll(ctx context.Context, after Cursor, limit int) ([]Event, error) {
+	return s.ReadAllWith(ctx, s.db, after, limit)
+}
+
+// ReadAllWith is ReadAll through q, e.g. inside a transaction.
+func (s *Store) ReadAllWith(ctx context.Context, q Queryer, after Cursor, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	evs, err := s.query(ctx, q, s.d.readAfter, s.d.txArg(after.TxID), after.Position, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read log after %d: %w", after.Position, err)
+	}
+	return evs, nil
+}
+
+// Head returns the highest position in the log (0 when empty).
+func (s *Store) Head(ctx context.Context) (int64, error) {
+	var head int64
+	if err := s.db.GetContext(ctx, &head, `SELECT COALESCE(MAX(position), 0) FROM events`); err != nil {
+		return 0, fmt.Errorf("read log head: %w", err)
+	}
+	return head, nil
+}
+
+// Upcast applies the store's upcasters to e (for events read by other packages, such as the relay).
+func (s *Store) Upcast(e *Event) error { return s.opts.Upcasters.Upcast(e) }
+
+func (s *Store) query(ctx context.Context, q Queryer, query string, args ...any) ([]Event, error) {
+	rows, err := q.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		e, err := ScanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Upcast(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Scanner is a row to scan (sql.Rows, sqlx.Rows, sql.Row).
+type Scanner interface{ Scan(dest ...any) error }
+
+// ScanEvent scans one row of the columns `position, event_id, stream_type,
+// stream_id, stream_version, tenant_id, event_type, schema_version, payload,
+// metadata, recorded_at, <tx id as bigint>`.
+func ScanEvent(row Scanner) (Event, error) {
+	var (
+		e        Event
+		payload  []byte
+		metadata []byte
+		recorded Time
+		txID     int64
+	)
+	if err := row.Scan(&e.Position, &e.ID, &e.Stream.Type, &e.Stream.ID, &e.Version, &e.Stream.TenantID,
+		&e.Type, &e.SchemaVersion, &payload, &metadata, &recorded, &txID); err != nil {
+		return Event{}, fmt.Errorf("scan event: %w", err)
+	}
+	e.Payload = json.RawMessage(payload)
+	if len(metadata) > 0 {
+		if err := json.Unmarshal(metadata, &e.Metadata); err != nil {
+			return Event{}, fmt.Errorf("decode metadata of event %d: %w", e.Position, err)
+		}
+	}
+	e.RecordedAt = recorded.Time
+	e.TxID = uint64(txID)
+	return e, nil
+}
+
+var _ Queryer = (*sqlx.DB)(nil)
+var _ Queryer = (*sqlx.Tx)(nil)

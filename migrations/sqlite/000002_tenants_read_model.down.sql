@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS rm_tenant_domains;
+DROP TABLE IF EXISTS rm_tenants;

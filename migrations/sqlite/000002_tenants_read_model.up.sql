@@ -1,0 +1,21 @@
+-- Read model of the tenants projection (projections/tenant). Written only by
+-- that projection; rebuilt by `rustok projections replay tenants`.
+CREATE TABLE rm_tenants (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    slug            TEXT    NOT NULL UNIQUE,
+    name            TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    domains         TEXT    NOT NULL,
+    modules         TEXT    NOT NULL,
+    default_locale  TEXT    NOT NULL,
+    locales         TEXT    NOT NULL,
+    settings        TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    created_at      TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL
+);
+CREATE TABLE rm_tenant_domains (
+    host       TEXT NOT NULL PRIMARY KEY,
+    tenant_id  TEXT NOT NULL
+);
+CREATE INDEX rm_tenant_domains_tenant_idx ON rm_tenant_domains (tenant_id);

@@ -1,0 +1,240 @@
+// Package database opens the SQL database named by database.url (SQLite or
+// PostgreSQL) with the settings each dialect needs, and serialises writers on
+// SQLite, which has one writer at a time.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
+)
+
+// Dialect names the SQL dialect of a database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Target is a parsed database.url.
+type Target struct {
+	Dialect Dialect
+	// Path is the SQLite file path (absolute or relative to the working directory).
+	Path string
+	// DSN is what the driver is opened with.
+	DSN string
+	// Schema is the PostgreSQL search_path schema named in the URL ("" means the default).
+	Schema string
+}
+
+// Parse reads a database URL: sqlite://./rel/path.db, sqlite:///abs/path.db,
+// postgres://… or postgresql://…. It reports an error that never contains a password.
+func Parse(raw string) (Target, error) {
+	switch {
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" || path == "/" {
+			return Target{}, errors.New("database.url: sqlite URL has no file path")
+		}
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+		return Target{Dialect: SQLite, Path: path, DSN: dsn}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("database.url: not a valid PostgreSQL URL (%s)", Redact(raw))
+		}
+		return Target{Dialect: Postgres, DSN: raw, Schema: u.Query().Get("search_path")}, nil
+	default:
+		return Target{}, fmt.Errorf("database.url: scheme must be sqlite:// or postgres:// (got %s)", Redact(raw))
+	}
+}
+
+// Redact returns raw with any password replaced by "xxxxx".
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		if i := strings.Index(raw, "://"); i >= 0 {
+			if at := strings.LastIndexByte(raw, '@'); at > i {
+				return raw[:i+3] + "xxxxx" + raw[at:]
+			}
+		}
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxOpenConns bounds the pool (default 10; SQLite uses at most 8).
+	MaxOpenConns int
+}
+
+// DB is an open database: a sqlx handle, its dialect, and a write gate.
+// It is safe for concurrent use.
+type DB struct {
+	*sqlx.DB
+	Target Target
+	// writeGate is a one-slot semaphore held by every write transaction on SQLite
+	// so that writers of this process queue in Go instead of spinning in
+	// SQLite's busy handler. It is nil on PostgreSQL.
+	writeGate chan struct{}
+}
+
+// Open connects to the database, checks that it answers within the context's
+// deadline, and returns it. Errors are one sentence naming what is wrong:
+// a missing directory for the SQLite file, an unreachable PostgreSQL server.
+func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
+	t, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 10
+	}
+	var db *sqlx.DB
+	switch t.Dialect {
+	case SQLite:
+		dir := filepath.Dir(t.Path)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("database directory %s does not exist (database.url %s): create it or change database.url", dir, raw)
+		}
+		db, err = sqlx.Open("sqlite", t.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", t.Path, err)
+		}
+		db.SetMaxOpenConns(min(opts.MaxOpenConns, 8))
+		db.SetMaxIdleConns(min(opts.MaxOpenConns, 8))
+	case Postgres:
+		db, err = sqlx.Open("pgx", t.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres %s: %w", Redact(raw), err)
+		}
+		db.SetMaxOpenConns(opts.MaxOpenConns)
+		db.SetMaxIdleConns(opts.MaxOpenConns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		_ = db.Close()
+		if t.Dialect == Postgres {
+			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", Redact(raw), err)
+		}
+		return nil, fmt.Errorf("cannot open SQLite database %s: %w", t.Path, err)
+	}
+	d := &DB{DB: db, Target: t}
+	if t.Dialect == SQLite {
+		d.writeGate = make(chan struct{}, 1)
+	}
+	return d, nil
+}
+
+// Dialect returns the database's dialect.
+func (d *DB) Dialect() Dialect { return d.Target.Dialect }
+
+// BeginWrite starts a read-write transaction. On SQLite it first takes the
+// process-wide write gate (released when the transaction ends), so that
+// writers queue fairly; on PostgreSQL it is a plain BeginTxx.
+func (d *DB) BeginWrite(ctx context.Context, opts *sql.TxOptions) (*WriteTx, error) {
+	if d.writeGate != nil {
+		select {
+		case d.writeGate <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for the sqlite writer slot: %w", ctx.Err())
+		}
+	}
+	tx, err := d.DB.BeginTxx(ctx, opts)
+	if err != nil {
+		d.release()
+		return nil, fmt.Errorf("begin write transaction: %w", err)
+	}
+	return &WriteTx{Tx: tx, db: d}, nil
+}
+
+func (d *DB) release() {
+	if d.writeGate != nil {
+		<-d.writeGate
+	}
+}
+
+// WriteTx is a write transaction that gives the write gate back when it ends.
+type WriteTx struct {
+	*sqlx.Tx
+	db   *DB
+	done bool
+	// afterCommit hooks run once, after a successful commit.
+	afterCommit []func()
+}
+
+// AfterCommit registers f to run after a successful Commit (not after Rollback).
+func (t *WriteTx) AfterCommit(f func()) { t.afterCommit = append(t.afterCommit, f) }
+
+// Commit commits and releases the write gate.
+func (t *WriteTx) Commit() error {
+	if t.done {
+		return sql.ErrTxDone
+	}
+	err := t.Tx.Commit()
+	t.end()
+	if err == nil {
+		for _, f := range t.afterCommit {
+			f()
+		}
+	}
+	return err
+}
+
+// Rollback rolls back (a no-op after Commit) and releases the write gate.
+func (t *WriteTx) Rollback() error {
+	if t.done {
+		return nil
+	}
+	err := t.Tx.Rollback()
+	t.end()
+	return err
+}
+
+func (t *WriteTx) end() {
+	if !t.done {
+		t.done = true
+		t.db.release()
+	}
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var coded interface{ SQLState() string }
+	if errors.As(err, &coded) {
+		return coded.SQLState() == "23505"
+	}
+	// modernc.org/sqlite: extended result codes SQLITE_CONSTRAINT_UNIQUE (2067)
+	// and SQLITE_CONSTRAINT_PRIMARYKEY (1555).
+	var sqliteErr interface{ Code() int }
+	if errors.As(err, &sqliteErr) {
+		c := sqliteErr.Code()
+		return c == 2067 || c == 1555
+	}
+	return false
+}

@@ -1,0 +1,291 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/rustok/rustok/config"
+)
+
+// prodSecret is a valid production HS256 secret (32 bytes).
+const prodSecret = "0123456789abcdef0123456789abcdef"
+
+// writeConfig writes content as <env>.yaml in a fresh directory and returns
+// the directory.
+func writeConfig(tb testing.TB, env, content string) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, env+".yaml"), []byte(content), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+// mustLoad loads and fails the test on error.
+func mustLoad(tb testing.TB, dir, env string, environ []string) config.Config {
+	tb.Helper()
+	cfg, err := config.Load(dir, env, environ)
+	if err != nil {
+		tb.Fatalf("Load(%q, %q): %v", dir, env, err)
+	}
+	return cfg
+}
+
+func TestDefault(t *testing.T) {
+	t.Parallel()
+	d := config.Default()
+	r := d.Settings.Rustok
+	tests := []struct {
+		key       string
+		got, want any
+	}{
+		{"env", d.Env, "development"},
+		{"server.host", d.Server.Host, "127.0.0.1"},
+		{"server.port", d.Server.Port, 5150},
+		{"server.body_limit", d.Server.BodyLimit, "2M"},
+		{"server.read_timeout", d.Server.ReadTimeout, 15 * time.Second},
+		{"server.write_timeout", d.Server.WriteTimeout, 30 * time.Second},
+		{"server.shutdown_timeout", d.Server.ShutdownTimeout, 10 * time.Second},
+		{"database.url", d.Database.URL, "sqlite://./data/rustok.db"},
+		{"database.max_open_conns", d.Database.MaxOpenConns, 10},
+		{"database.auto_migrate", d.Database.AutoMigrate, true},
+		{"logger.level", d.Logger.Level, "debug"},
+		{"logger.format", d.Logger.Format, "text"},
+		{"auth.jwt.algorithm", d.Auth.JWT.Algorithm, "HS256"},
+		{"auth.jwt.access_ttl", d.Auth.JWT.AccessTTL, 15 * time.Minute},
+		{"auth.jwt.refresh_ttl", d.Auth.JWT.RefreshTTL, 720 * time.Hour},
+		{"auth.password.argon2_memory_kib", d.Auth.Password.Argon2MemoryKiB, uint32(19456)},
+		{"auth.password.argon2_iterations", d.Auth.Password.Argon2Iterations, uint32(2)},
+		{"auth.password.argon2_parallelism", d.Auth.Password.Argon2Parallelism, uint8(1)},
+		{"graphql.playground", d.GraphQL.Playground, true},
+		{"graphql.max_depth", d.GraphQL.MaxDepth, 12},
+		{"graphql.max_complexity", d.GraphQL.MaxComplexity, 1000},
+		{"graphql.max_aliases", d.GraphQL.MaxAliases, 30},
+		{"graphql.read_your_writes_timeout", d.GraphQL.ReadYourWritesTimeout, 2 * time.Second},
+		{"redis.url", d.Redis.URL, ""},
+		{"settings.rustok.tenant.resolution", r.Tenant.Resolution, "header"},
+		{"settings.rustok.tenant.header_name", r.Tenant.HeaderName, "X-Tenant-ID"},
+		{"settings.rustok.tenant.cache_ttl", r.Tenant.CacheTTL, 5 * time.Minute},
+		{"settings.rustok.tenant.negative_cache_ttl", r.Tenant.NegativeCacheTTL, 30 * time.Second},
+		{"settings.rustok.tenant.cache_max_entries", r.Tenant.CacheMaxEntries, 10000},
+		{"settings.rustok.events.relay_batch_size", r.Events.RelayBatchSize, 100},
+		{"settings.rustok.events.poll_interval", r.Events.PollInterval, time.Second},
+		{"settings.rustok.events.notify", r.Events.Notify, true},
+		{"settings.rustok.events.dead_letter_after", r.Events.DeadLetterAfter, 5},
+		{"settings.rustok.email.driver", r.Email.Driver, "log"},
+		{"settings.rustok.storage.driver", r.Storage.Driver, "local"},
+		{"settings.rustok.modules.default_enabled", r.Modules.DefaultEnabled, []string{"content", "commerce", "pages"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key, func(t *testing.T) {
+			if !reflect.DeepEqual(tc.got, tc.want) {
+				t.Errorf("%s = %#v, want %#v", tc.key, tc.got, tc.want)
+			}
+		})
+	}
+	if n := len(d.Auth.JWT.Secret); n < 32 {
+		t.Errorf("development JWT secret has %d bytes, want at least 32", n)
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v, want nil", err)
+	}
+}
+
+func TestDefaultReturnsIndependentValues(t *testing.T) {
+	t.Parallel()
+	a := config.Default()
+	a.Settings.Rustok.Modules.DefaultEnabled[0] = "changed"
+	a.Settings.Rustok.Tenant.BaseDomains[0] = "changed"
+	b := config.Default()
+	if got := b.Settings.Rustok.Modules.DefaultEnabled[0]; got != "content" {
+		t.Errorf("second Default() sees a change to the first: default_enabled[0] = %q", got)
+	}
+	if got := b.Settings.Rustok.Tenant.BaseDomains[0]; got != "localhost" {
+		t.Errorf("second Default() sees a change to the first: base_domains[0] = %q", got)
+	}
+}
+
+func TestParseBodyLimit(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		want    int64
+		wantErr string
+	}{
+		{in: "2M", want: 2 << 20},
+		{in: "2MB", want: 2 << 20},
+		{in: "2mb", want: 2 << 20},
+		{in: " 512 K ", want: 512 << 10},
+		{in: "512KB", want: 512 << 10},
+		{in: "1G", want: 1 << 30},
+		{in: "1GB", want: 1 << 30},
+		{in: "100", want: 100},
+		{in: "100B", want: 100},
+		{in: "", wantErr: `body limit "": must be a whole number of bytes with an optional unit K, KB, M, MB, G or GB, such as "2M"`},
+		{in: "M", wantErr: `body limit "M": must be a whole number of bytes with an optional unit K, KB, M, MB, G or GB, such as "2M"`},
+		{in: "-1M", wantErr: `body limit "-1M": must be a whole number of bytes with an optional unit K, KB, M, MB, G or GB, such as "2M"`},
+		{in: "1.5M", wantErr: `body limit "1.5M": unit must be one of B, K, KB, M, MB, G, GB`},
+		{in: "2X", wantErr: `body limit "2X": unit must be one of B, K, KB, M, MB, G, GB`},
+		{in: "2T", wantErr: `body limit "2T": unit must be one of B, K, KB, M, MB, G, GB`},
+		{in: "0M", wantErr: `body limit "0M": must be greater than zero`},
+		{in: "9999999999G", wantErr: `body limit "9999999999G": is too large`},
+		{in: "99999999999999999999", wantErr: `body limit "99999999999999999999": is too large`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := config.ParseBodyLimit(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("ParseBodyLimit(%q) = %d, %v; want error %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseBodyLimit(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBodyLimitBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		limit string
+		want  int64
+	}{
+		{"2M", 2 << 20},
+		{"64K", 64 << 10},
+		{"lots", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.limit, func(t *testing.T) {
+			if got := (config.Server{BodyLimit: tc.limit}).BodyLimitBytes(); got != tc.want {
+				t.Errorf("BodyLimitBytes() with %q = %d, want %d", tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestShippedFiles loads the three files of this folder.
+func TestShippedFiles(t *testing.T) {
+	t.Parallel()
+
+	dev := mustLoad(t, ".", "development", nil)
+	if want := config.Default(); !reflect.DeepEqual(dev, want) {
+		t.Errorf("development.yaml differs from Default():\n got %+v\nwant %+v", dev, want)
+	}
+
+	test := mustLoad(t, ".", "test", nil)
+	want := config.Default()
+	want.Env = "test"
+	want.Database.URL = "sqlite://./data/test.db"
+	want.Logger.Level = "warn"
+	want.Auth.Password.Argon2MemoryKiB = 1024
+	want.Auth.Password.Argon2Iterations = 1
+	want.GraphQL.Playground = false
+	want.Settings.Rustok.RateLimit.Enabled = false
+	if !reflect.DeepEqual(test, want) {
+		t.Errorf("test.yaml:\n got %+v\nwant %+v", test, want)
+	}
+
+	prod := mustLoad(t, ".", "production", []string{"RUSTOK_JWT_SECRET=" + prodSecret})
+	want = config.Default()
+	want.Env = "production"
+	want.Server.Host = "0.0.0.0"
+	want.Database.MaxOpenConns = 20
+	want.Logger = config.Logger{Level: "info", Format: "json"}
+	want.Auth.JWT.Secret = prodSecret
+	want.GraphQL.Playground = false
+	want.GraphQL.Introspection = false
+	want.Settings.Rustok.Features.EmailVerification = true
+	want.Settings.Rustok.Email.Driver = "smtp"
+	if !reflect.DeepEqual(prod, want) {
+		t.Errorf("production.yaml:\n got %+v\nwant %+v", prod, want)
+	}
+	if prod.Auth.JWT.Secret != prodSecret {
+		t.Error("production secret not taken from RUSTOK_JWT_SECRET") // %+v above redacts it
+	}
+}
+
+func TestProductionNeedsSecret(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		environ []string
+		wantErr string
+	}{
+		{
+			name:    "missing",
+			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
+		},
+		{
+			name:    "empty shorthand counts as missing",
+			environ: []string{"RUSTOK_JWT_SECRET="},
+			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
+		},
+		{
+			name:    "too short",
+			environ: []string{"RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcde"},
+			wantErr: "environment variable RUSTOK_JWT_SECRET: auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
+		},
+		{
+			name:    "development secret",
+			environ: []string{"RUSTOK_JWT_SECRET=" + config.Default().Auth.JWT.Secret},
+			wantErr: "environment variable RUSTOK_JWT_SECRET: auth.jwt.secret: must not be the development secret in production (set RUSTOK_JWT_SECRET)",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(".", "production", tc.environ)
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("Load(production) error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestDevelopmentFileListsEveryKey keeps development.yaml a complete
+// reference: together with TestShippedFiles it checks that the file lists
+// every key of Config with its default value.
+func TestDevelopmentFileListsEveryKey(t *testing.T) {
+	t.Parallel()
+	fromFile := koanf.New(".")
+	if err := fromFile.Load(file.Provider("development.yaml"), yaml.Parser()); err != nil {
+		t.Fatal(err)
+	}
+	fromStruct := koanf.New(".")
+	if err := fromStruct.Load(structs.Provider(config.Default(), "koanf"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fromFile.Keys(), fromStruct.Keys(); !slices.Equal(got, want) {
+		t.Errorf("development.yaml keys:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestLoadWithoutDirUsesDefaults(t *testing.T) {
+	t.Parallel()
+	if got, want := mustLoad(t, "", "development", nil), config.Default(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Load(\"\", development):\n got %+v\nwant %+v", got, want)
+	}
+
+	prod := mustLoad(t, "", "production", []string{"RUSTOK_JWT_SECRET=" + prodSecret})
+	want := config.Default()
+	want.Env = "production"
+	want.Auth.JWT.Secret = prodSecret
+	want.GraphQL.Playground = false
+	want.GraphQL.Introspection = false
+	want.Logger = config.Logger{Level: "info", Format: "json"}
+	if !reflect.DeepEqual(prod, want) {
+		t.Errorf("Load(\"\", production):\n got %+v\nwant %+v", prod, want)
+	}
+}

@@ -1,0 +1,40 @@
+// Package config loads RusToK's typed configuration: defaults in code, then the
+// YAML file of the environment, then environment variables, and validates the
+// result.
+//
+// # Sources and precedence
+//
+// Load builds one Config from these sources; a later source wins over an
+// earlier one, key by key:
+//
+//  1. Default(): the development values, with the production changes of
+//     Load's doc comment when the environment is production;
+//  2. the file <dir>/<env>.yaml (skipped when dir is empty);
+//  3. the shorthands DATABASE_URL (database.url), REDIS_URL (redis.url) and
+//     RUSTOK_JWT_SECRET (auth.jwt.secret); an empty shorthand counts as unset;
+//  4. RUSTOK_<PATH> variables, where PATH is the key in upper case with "__"
+//     between levels and "_" kept inside a key name:
+//     RUSTOK_SERVER__PORT=8080, RUSTOK_AUTH__JWT__ACCESS_TTL=10m,
+//     RUSTOK_SETTINGS__RUSTOK__TENANT__BASE_DOMAINS=example.com,example.org.
+//
+// Environment variables come from the slice passed to Load, never from the
+// process, so that tests can run in parallel with their own environments.
+//
+// # Values
+//
+// Durations are Go duration strings ("5s", "250ms", "1h30m"); a bare number is
+// refused rather than read as nanoseconds. Lists are YAML sequences, or one
+// comma-separated string (the only form an environment variable has). A key
+// given with no value in YAML ("port:") keeps its default. Whole numbers, booleans
+// and strings are checked strictly: a YAML number where a string is expected
+// must be quoted, so that a long numeric secret is never silently reformatted.
+//
+// # Errors
+//
+// A key that is not part of Config (in the file or in a RUSTOK_ variable), a
+// value of the wrong type and a value that Validate refuses all stop the load.
+// Every problem is reported at once (errors.Join), each naming the key and,
+// where known, the file or variable that set it. No error, String output or
+// Redacted copy ever contains a secret (auth.jwt.secret, auth.jwt.keys,
+// settings.rustok.email.smtp.password) or the password of a URL.
+package config

@@ -1,0 +1,17 @@
+// Package tenant holds the tenant aggregate, its events and the validation of
+// tenant identifiers (slug, id, host).
+//
+// The identifier functions (NormalizeSlug, IsUUID, NormalizeHost,
+// ParseIdentifier, SubdomainSlug) run on every request, before any lookup: they
+// accept any string without panicking, work on ASCII bytes only and allocate
+// only when they must lowercase their input.
+//
+// A Tenant changes only through its events: a decision method (Rename,
+// AddDomain, ToggleModule, ...) checks the rules and returns the events it
+// produced, already applied to the tenant; Load rebuilds a tenant by applying
+// stored events through the same code. Decisions that would change nothing
+// return no events and no error. A Tenant is not safe for concurrent use.
+//
+// Rules that need other tenants (a slug or a domain unique across tenants) are
+// enforced by the command layer through event store reservations, not here.
+package tenant

@@ -1,0 +1,343 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/platform/database"
+)
+
+// ErrReactorReplay is returned when a reactor is replayed without IncludeReactors.
+var ErrReactorReplay = errors.New("reactors are not replayed unless asked (they would repeat side effects)")
+
+// ReplayOptions tune one replay.
+type ReplayOptions struct {
+	// BatchSize is how many events each short rebuild transaction applies (default 1000).
+	BatchSize int
+	// Progress, if set, is called after each batch with events done and the
+	// total expected (the log's event count when the replay started).
+	Progress func(done, total int64)
+	// IncludeReactors allows replaying a reactor: its checkpoint is reset to
+	// the start of the log, so it acts on every event again.
+	IncludeReactors bool
+}
+
+// ReplayResult summarises a replay.
+type ReplayResult struct {
+	Events   int64
+	Duration time.Duration
+	// Position is the checkpoint the rebuilt consumer continues from.
+	Position int64
+}
+
+// Replayer rebuilds projections from the log.
+type Replayer struct {
+	store   *eventstore.Store
+	cfg     Config
+	logger  *slog.Logger
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// NewReplayer returns a Replayer that follows cfg's retry and dead-letter policy.
+func NewReplayer(store *eventstore.Store, cfg Config, logger *slog.Logger, metrics *Metrics) (*Replayer, error) {
+	cfg.setDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if metrics == nil {
+		var err error
+		if metrics, err = NewMetrics(nil); err != nil {
+			return nil, err
+		}
+	}
+	return &Replayer{store: store, cfg: cfg, logger: logger, metrics: metrics, now: time.Now}, nil
+}
+
+// Replay rebuilds c from position 0, blue/green: every table of c is copied
+// empty under a fresh name, the whole log is applied to the copies in many
+// short transactions while the live tables keep serving (and the live
+// consumer keeps updating them), and at the end one short transaction locks
+// the consumer's checkpoint, applies the last events, swaps the tables and
+// moves the checkpoint. Queries never see an empty or half-built read model.
+// On error or cancellation the copies are dropped and nothing changes.
+func (r *Replayer) Replay(ctx context.Context, c Consumer, opts ReplayOptions) (ReplayResult, error) {
+	if err := c.validate(); err != nil {
+		return ReplayResult{}, err
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 1000
+	}
+	start := time.Now()
+	if c.Kind == KindReactor {
+		if !opts.IncludeReactors {
+			return ReplayResult{}, fmt.Errorf("replay %s: %w", c.Name, ErrReactorReplay)
+		}
+		return ReplayResult{Duration: time.Since(start)}, r.resetCheckpoint(ctx, c.Name)
+	}
+	db := r.store.DB()
+	gen := "r" + strconv.FormatInt(r.now().UnixNano(), 36)
+	tables := make(map[string]string, len(c.Tables))
+	for _, t := range c.Tables {
+		tables[t] = t + "__" + gen
+	}
+	if err := r.createCopies(ctx, db, tables); err != nil {
+		r.dropCopies(db, tables)
+		return ReplayResult{}, fmt.Errorf("replay %s: %w", c.Name, err)
+	}
+	res, err := r.rebuild(ctx, db, c, tables, opts)
+	if err != nil {
+		r.dropCopies(db, tables)
+		return ReplayResult{}, fmt.Errorf("replay %s: %w", c.Name, err)
+	}
+	res.Duration = time.Since(start)
+	r.logger.Info("replay finished", "consumer", c.Name, "events", res.Events, "duration", res.Duration, "position", res.Position)
+	return res, nil
+}
+
+func (r *Replayer) applier(c Consumer) *applier {
+	return &applier{consumer: c, store: r.store, dialect: r.store.DB().Dialect(), policy: r.cfg.policy(),
+		logger: r.logger, errors: r.metrics.Errors.WithLabelValues(c.Name), now: r.now}
+}
+
+func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tables map[string]string, opts ReplayOptions) (ReplayResult, error) {
+	var total int64
+	if err := db.GetContext(ctx, &total, `SELECT COUNT(*) FROM events`); err != nil {
+		return ReplayResult{}, fmt.Errorf("count events: %w", err)
+	}
+	a := r.applier(c)
+	var res ReplayResult
+	cur := eventstore.Cursor{}
+	for {
+		evs, err := r.store.ReadAll(ctx, cur, opts.BatchSize)
+		if err != nil {
+			return res, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		if err := r.applyBatch(ctx, db, a, tables, evs); err != nil {
+			return res, err
+		}
+		cur = evs[len(evs)-1].Cursor()
+		res.Events += int64(len(evs))
+		if opts.Progress != nil {
+			opts.Progress(res.Events, max(total, res.Events))
+		}
+	}
+	n, pos, err := r.swap(ctx, db, a, c, tables, cur, opts.BatchSize)
+	if err != nil {
+		return res, err
+	}
+	res.Events += n
+	res.Position = pos
+	if opts.Progress != nil {
+		opts.Progress(res.Events, max(total, res.Events))
+	}
+	return res, nil
+}
+
+func (r *Replayer) applyBatch(ctx context.Context, db *database.DB, a *applier, tables map[string]string, evs []eventstore.Event) error {
+	tx, err := db.BeginWrite(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, e := range evs {
+		if err := a.apply(ctx, tx.Tx, tables, e); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit rebuild batch: %w", err)
+	}
+	return nil
+}
+
+// swap catches up and exchanges the tables in one transaction that holds the
+// consumer's checkpoint row, so the live subscriber is paused just for it.
+func (r *Replayer) swap(ctx context.Context, db *database.DB, a *applier, c Consumer, tables map[string]string, cur eventstore.Cursor, batch int) (int64, int64, error) {
+	tx, err := db.BeginWrite(ctx, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consumer_offsets (consumer_group) VALUES (?) ON CONFLICT DO NOTHING`), c.Name); err != nil {
+		return 0, 0, fmt.Errorf("ensure checkpoint: %w", err)
+	}
+	if db.Dialect() == database.Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM consumer_offsets WHERE consumer_group = $1 FOR UPDATE`, c.Name); err != nil {
+			return 0, 0, fmt.Errorf("lock checkpoint: %w", err)
+		}
+	}
+	var n int64
+	for {
+		evs, err := r.store.ReadAllWith(ctx, tx.Tx, cur, batch)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			if err := a.apply(ctx, tx.Tx, tables, e); err != nil {
+				return 0, 0, err
+			}
+		}
+		n += int64(len(evs))
+		cur = evs[len(evs)-1].Cursor()
+	}
+	for live, fresh := range tables {
+		if db.Dialect() == database.Postgres {
+			if err := moveSequences(ctx, tx, live, fresh); err != nil {
+				return 0, 0, err
+			}
+		}
+		old := live + "__old"
+		for _, q := range []string{
+			`DROP TABLE IF EXISTS ` + old,
+			`ALTER TABLE ` + live + ` RENAME TO ` + old,
+			`ALTER TABLE ` + fresh + ` RENAME TO ` + live,
+			`DROP TABLE ` + old,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return 0, 0, fmt.Errorf("swap %s: %s: %w", live, q, err)
+			}
+		}
+	}
+	if err := setCheckpoint(ctx, tx, c.Name, cur); err != nil {
+		return 0, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("commit swap: %w", err)
+	}
+	return n, cur.Position, nil
+}
+
+// moveSequences hands the serial sequences owned by live over to fresh: the
+// copy made with LIKE … INCLUDING ALL shares them, and dropping live would
+// otherwise drop them too.
+func moveSequences(ctx context.Context, tx *database.WriteTx, live, fresh string) error {
+	var owned []struct {
+		Column   string `db:"attname"`
+		Sequence string `db:"seq"`
+	}
+	q := `SELECT a.attname, pg_get_serial_sequence($1, a.attname) AS seq FROM pg_attribute a
+		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+		  AND pg_get_serial_sequence($1, a.attname) IS NOT NULL`
+	if err := tx.SelectContext(ctx, &owned, q, live); err != nil {
+		return fmt.Errorf("find sequences of %s: %w", live, err)
+	}
+	for _, o := range owned {
+		if _, err := tx.ExecContext(ctx, `ALTER SEQUENCE `+o.Sequence+` OWNED BY `+fresh+`.`+o.Column); err != nil {
+			return fmt.Errorf("move sequence %s to %s: %w", o.Sequence, fresh, err)
+		}
+	}
+	return nil
+}
+
+func setCheckpoint(ctx context.Context, tx *database.WriteTx, consumer string, cur eventstore.Cursor) error {
+	var err error
+	if tx.DriverName() == "pgx" {
+		_, err = tx.ExecContext(ctx, `UPDATE consumer_offsets SET offset_acked = $1, last_processed_transaction_id = CAST($2 AS xid8), updated_at = now() WHERE consumer_group = $3`,
+			cur.Position, strconv.FormatUint(cur.TxID, 10), consumer)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE consumer_offsets SET offset_acked = ?, updated_at = ? WHERE consumer_group = ?`,
+			cur.Position, eventstore.FormatTime(time.Now()), consumer)
+	}
+	if err != nil {
+		return fmt.Errorf("set checkpoint of %s: %w", consumer, err)
+	}
+	return nil
+}
+
+func (r *Replayer) resetCheckpoint(ctx context.Context, consumer string) error {
+	tx, err := r.store.DB().BeginWrite(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consumer_offsets (consumer_group) VALUES (?) ON CONFLICT DO NOTHING`), consumer); err != nil {
+		return fmt.Errorf("ensure checkpoint: %w", err)
+	}
+	if err := setCheckpoint(ctx, tx, consumer, eventstore.Cursor{}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// createCopies creates an empty copy of each live table (columns, defaults,
+// constraints and indexes) under its fresh name.
+func (r *Replayer) createCopies(ctx context.Context, db *database.DB, tables map[string]string) error {
+	for live, fresh := range tables {
+		if db.Dialect() == database.Postgres {
+			if _, err := db.ExecContext(ctx, `CREATE TABLE `+fresh+` (LIKE `+live+` INCLUDING ALL)`); err != nil {
+				return fmt.Errorf("copy table %s: %w", live, err)
+			}
+			continue
+		}
+		if err := copySQLiteTable(ctx, db, live, fresh); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	sqliteCreateTable = regexp.MustCompile(`(?is)^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?[A-Za-z0-9_]+"?`)
+	sqliteCreateIndex = regexp.MustCompile(`(?is)^\s*CREATE\s+(UNIQUE\s+)?INDEX\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([A-Za-z0-9_]+)"?\s+ON\s+"?[A-Za-z0-9_]+"?`)
+	generationSuffix  = regexp.MustCompile(`__r[0-9a-z]+$`)
+)
+
+// copySQLiteTable recreates live's DDL (from sqlite_master) under fresh; index
+// names get the fresh table's generation suffix so they stay unique.
+func copySQLiteTable(ctx context.Context, db *database.DB, live, fresh string) error {
+	var defs []struct {
+		Type string `db:"type"`
+		SQL  string `db:"sql"`
+	}
+	if err := db.SelectContext(ctx, &defs, `SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC`, live); err != nil {
+		return fmt.Errorf("read schema of %s: %w", live, err)
+	}
+	if len(defs) == 0 || defs[0].Type != "table" {
+		return fmt.Errorf("table %s does not exist", live)
+	}
+	suffix := fresh[strings.LastIndex(fresh, "__"):]
+	for _, d := range defs {
+		var stmt string
+		switch d.Type {
+		case "table":
+			stmt = sqliteCreateTable.ReplaceAllString(d.SQL, `CREATE TABLE `+fresh)
+		case "index":
+			m := sqliteCreateIndex.FindStringSubmatch(d.SQL)
+			if m == nil {
+				return fmt.Errorf("cannot copy index of %s: %s", live, d.SQL)
+			}
+			name := generationSuffix.ReplaceAllString(m[2], "") + suffix
+			stmt = sqliteCreateIndex.ReplaceAllString(d.SQL, `CREATE `+m[1]+`INDEX `+name+` ON `+fresh)
+		default:
+			continue
+		}
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("copy %s of %s: %w", d.Type, live, err)
+		}
+	}
+	return nil
+}
+
+func (r *Replayer) dropCopies(db *database.DB, tables map[string]string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, fresh := range tables {
+		if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+fresh); err != nil {
+			r.logger.Warn("replay: drop table copy", "table", fresh, "error", err)
+		}
+	}
+}

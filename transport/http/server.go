@@ -1,0 +1,241 @@
+// Package httpserver is RusToK's HTTP front door: an echo server with the
+// shared middleware chain (request id, access log and metrics, panic recovery,
+// security headers, body limit), the one error-to-problem+json mapping, the
+// health and metrics endpoints, and a graceful Start/stop bound to a context.
+//
+// Other transport packages mount their routes on Echo() or on the /api group
+// returned by API(); tenant resolution is added to that group by the caller.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultBodyLimit       int64         = 2 << 20 // 2 MiB
+	DefaultReadTimeout     time.Duration = 30 * time.Second
+	DefaultWriteTimeout    time.Duration = 30 * time.Second
+	DefaultShutdownTimeout time.Duration = 10 * time.Second
+)
+
+// Config is the server's part of the configuration (server.* keys).
+type Config struct {
+	// Host is the interface to listen on; "" listens on all interfaces.
+	Host string
+	// Port is the TCP port; 0 picks a free port (see Server.Addr).
+	Port int
+	// BodyLimit is the largest request body accepted, in bytes; default 2 MiB.
+	BodyLimit int64
+	// ReadTimeout bounds reading a whole request (headers and body); default 30s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response; default 30s. Streaming handlers
+	// (SSE) must extend their own deadline with http.ResponseController.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests when Start's
+	// context is cancelled; default 10s.
+	ShutdownTimeout time.Duration
+	// Development turns on echo's debug mode (indented JSON responses).
+	Development bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+// Readiness reports whether the process can serve traffic (database reachable,
+// relay running, relay lag under its threshold). A non-nil error means not
+// ready; details are shown to the caller of /health/ready either way.
+type Readiness interface {
+	Ready(ctx context.Context) (details map[string]string, err error)
+}
+
+// ModuleHealth reports a health word per module for /health/modules.
+type ModuleHealth interface {
+	ModulesHealth(ctx context.Context) map[string]string
+}
+
+// Deps are the server's collaborators. All are optional: a nil Logger
+// discards, a nil Registry registers no metrics, a nil Gatherer falls back to
+// Registry when it is also a Gatherer (a *prometheus.Registry is) and otherwise
+// leaves /metrics unmounted, nil Ready and Modules report ready and no modules.
+type Deps struct {
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	Ready    Readiness
+	Modules  ModuleHealth
+	// Version is reported by GET /health.
+	Version string
+	// TenantID, when set, returns the tenant id that tenant middleware put in
+	// a request context ("" when none); the access log records it.
+	TenantID func(ctx context.Context) string
+}
+
+// Server is one HTTP server: an echo instance with RusToK's middleware, error
+// handler and operational routes. Create it with New; it is started once.
+type Server struct {
+	cfg    Config
+	deps   Deps
+	logger *slog.Logger
+	echo   *echo.Echo
+	api    *echo.Group
+
+	started   atomic.Bool
+	listening chan struct{} // closed once addr is set
+	addr      net.Addr
+}
+
+// New builds a server with its middleware chain, error handler and the
+// /health* and /metrics routes. It returns an error when a metric cannot be
+// registered on deps.Registry.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Gatherer == nil {
+		if g, ok := deps.Registry.(prometheus.Gatherer); ok {
+			deps.Gatherer = g
+		}
+	}
+	m, err := newMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Debug = cfg.Development
+	s := &Server{
+		cfg:       cfg,
+		deps:      deps,
+		logger:    deps.Logger,
+		echo:      e,
+		listening: make(chan struct{}),
+	}
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if werr := WriteProblem(c, err); werr != nil {
+			s.logger.WarnContext(c.Request().Context(), "write error response", "request_id", RequestID(c.Request().Context()), "error", werr)
+		}
+	}
+
+	// Order matters. The access log and metrics wrap recovery and the body
+	// limit so that panics (500) and oversized bodies (413) are logged and
+	// counted like any other answer.
+	e.Use(
+		requestIDMiddleware(s.logger),
+		observeMiddleware(s.logger, m, deps.TenantID),
+		recoverMiddleware(),
+		securityHeadersMiddleware(),
+		bodyLimitMiddleware(cfg.BodyLimit),
+	)
+	s.mountHealth()
+	s.api = e.Group("/api")
+	return s, nil
+}
+
+// Echo returns the echo instance, for mounting routes outside /api.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// API returns the /api group. Tenant resolution is added by the caller with
+// s.API().Use(...); routes mounted on the group need a tenant.
+func (s *Server) API() *echo.Group { return s.api }
+
+// Listening returns a channel that is closed once Start is listening, after
+// which Addr is set. It is never closed if listening fails: wait on it
+// together with Start's result.
+func (s *Server) Listening() <-chan struct{} { return s.listening }
+
+// Addr returns the bound address once Start is listening, else nil.
+func (s *Server) Addr() net.Addr {
+	select {
+	case <-s.listening:
+		return s.addr
+	default:
+		return nil
+	}
+}
+
+// Start listens on Config.Host:Port and serves until ctx is cancelled. Then it
+// stops accepting connections, waits for in-flight requests up to
+// ShutdownTimeout and returns nil, or an error when the wait timed out (the
+// remaining connections are closed). A listen failure is returned at once as
+// "listen on HOST:PORT: ...". Start may be called once.
+func (s *Server) Start(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("start http server: already started")
+	}
+
+	hostPort := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", hostPort)
+	if err != nil {
+		// net.OpError repeats the address; keep only its cause.
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Err != nil {
+			err = opErr.Err
+		}
+		return fmt.Errorf("listen on %s: %w", hostPort, err)
+	}
+	s.addr = ln.Addr()
+	close(s.listening)
+
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		ReadHeaderTimeout: s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.logger.InfoContext(ctx, "http server listening", "addr", s.addr.String())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve http on %s: %w", s.addr, err)
+	case <-ctx.Done():
+	}
+
+	// The shutdown must outlive ctx, which is already cancelled.
+	s.logger.Info("http server shutting down: no longer accepting connections, waiting for in-flight requests",
+		"timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		s.logger.Warn("http server shutdown timed out: closing remaining connections", "error", err)
+		return errors.Join(fmt.Errorf("shut down http server: %w", err), srv.Close())
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http on %s: %w", s.addr, err)
+	}
+	s.logger.Info("http server stopped: all in-flight requests finished")
+	return nil
+}

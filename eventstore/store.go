@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,20 +137,21 @@ func (s *Store) Append(ctx context.Context, stream Stream, expectedVersion int64
 		return Result{}, err
 	}
 	start := time.Now()
-	tx, err := s.db.BeginWrite(ctx, nil)
-	if err != nil {
-		return Result{}, fmt.Errorf("append %s: %w", stream, err)
+	var res Result
+	for attempt := 1; ; attempt++ {
+		res, err = s.appendOnce(ctx, stream, expectedVersion, rows, req)
+		// With AnyVersion a lost race for the next version is not the caller's
+		// conflict: try again at the new version (bounded).
+		if expectedVersion == AnyVersion && errors.Is(err, ErrConcurrencyConflict) && attempt < 10 {
+			continue
+		}
+		break
 	}
-	defer tx.Rollback()
-	res, err := s.appendTx(ctx, tx.Tx, stream, expectedVersion, rows, req)
 	if err != nil {
 		if errors.Is(err, ErrConcurrencyConflict) || errors.Is(err, ErrReserved) {
 			s.metrics.conflicts.Inc()
 		}
 		return Result{}, fmt.Errorf("append %s: %w", stream, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, fmt.Errorf("append %s: commit: %w", stream, err)
 	}
 	s.metrics.duration.Observe(time.Since(start).Seconds())
 	for _, e := range events {
@@ -157,6 +159,22 @@ func (s *Store) Append(ctx context.Context, stream Stream, expectedVersion int64
 	}
 	if s.opts.OnCommit != nil {
 		s.opts.OnCommit(res.Position)
+	}
+	return res, nil
+}
+
+func (s *Store) appendOnce(ctx context.Context, stream Stream, expected int64, rows []encodedEvent, req appendRequest) (Result, error) {
+	tx, err := s.db.BeginWrite(ctx, nil)
+	if err != nil {
+		return Result{}, err
+	}
+	defer tx.Rollback()
+	res, err := s.appendTx(ctx, tx.Tx, stream, expected, rows, req)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Result{}, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil
 }
@@ -287,6 +305,44 @@ func (s *Store) reserve(ctx context.Context, tx *sqlx.Tx, stream Stream, r reser
 		return nil
 	}
 	return &ReservationError{Scope: r.scope, Value: r.value}
+}
+
+// ReservationHolder returns the id of the stream holding (scope, value), and
+// whether anyone holds it. It reads the write side (the reservations written
+// with the events), so commands may use it to resolve a unique key to a stream.
+func (s *Store) ReservationHolder(ctx context.Context, scope, value string) (streamID string, found bool, err error) {
+	q := s.db.Rebind(`SELECT stream_id FROM reservations WHERE scope = ? AND value = ?`)
+	err = s.db.GetContext(ctx, &streamID, q, scope, value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read reservation %s %q: %w", scope, value, err)
+	}
+	return streamID, true, nil
+}
+
+// HeadCursor returns the cursor of the last event every reader can see now:
+// reading after it returns only events committed later.
+func (s *Store) HeadCursor(ctx context.Context) (Cursor, error) {
+	q := `SELECT position, 0 FROM events ORDER BY position DESC LIMIT 1`
+	if s.d.name == database.Postgres {
+		q = `SELECT position, transaction_id::text::bigint FROM events
+			WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+			ORDER BY transaction_id DESC, position DESC LIMIT 1`
+	}
+	var c struct {
+		Position int64
+		Tx       int64
+	}
+	err := s.db.QueryRowxContext(ctx, q).Scan(&c.Position, &c.Tx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Cursor{}, nil
+	}
+	if err != nil {
+		return Cursor{}, fmt.Errorf("read head cursor: %w", err)
+	}
+	return Cursor{TxID: uint64(c.Tx), Position: c.Position}, nil
 }
 
 // Load returns every event of the stream in version order, upcast. A stream

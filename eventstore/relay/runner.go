@@ -34,6 +34,10 @@ type Config struct {
 	RetryBackoff time.Duration
 	// StatusInterval is how often the lag and dead-letter gauges are refreshed (default 5s).
 	StatusInterval time.Duration
+	// Wake is the wake-up signal subscribers wait on (default: a new one).
+	// Share it with whatever learns of commits: eventstore Options.OnCommit,
+	// the NOTIFY listener, Follow.
+	Wake *Signal
 }
 
 func (c *Config) setDefaults() {
@@ -54,6 +58,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = 5 * time.Second
+	}
+	if c.Wake == nil {
+		c.Wake = NewSignal()
 	}
 }
 
@@ -123,7 +130,7 @@ func NewRunner(store *eventstore.Store, consumers []Consumer, cfg Config, logger
 	}
 	return &Runner{
 		db: store.DB(), store: store, consumers: consumers, cfg: cfg, logger: logger, metrics: metrics,
-		wake: NewSignal(), progress: NewSignal(), running: make(chan struct{}),
+		wake: cfg.Wake, progress: NewSignal(), running: make(chan struct{}),
 	}, nil
 }
 

@@ -1,0 +1,307 @@
+// Package tenancy is the echo middleware that resolves the tenant of every
+// /api request (except /api/openapi.* and /api/docs) and puts it on the
+// request context.
+//
+// The tenant identifier comes from the X-Tenant-ID header (an id or a slug),
+// the request host (an exact domain), or a subdomain of a configured base
+// domain, per Config.Resolution. The identifier is validated before any
+// lookup: an invalid one is a domain.BadInput error (400), an unknown one
+// tenantcache.ErrNotFound (404) and a tenant that is not active
+// tenant.ErrDisabled (403). The middleware returns these errors for the
+// server's error handler to render.
+package tenancy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/rustok/rustok/domain"
+	"github.com/rustok/rustok/domain/tenant"
+	"github.com/rustok/rustok/platform/tenantcache"
+)
+
+// The resolution modes of Config.Resolution
+// (settings.rustok.tenant.resolution).
+const (
+	// ResolutionHeader reads an id or slug from the tenant header.
+	ResolutionHeader = "header"
+	// ResolutionHost looks the request host up as a tenant domain.
+	ResolutionHost = "host"
+	// ResolutionSubdomain takes the slug from "<slug>.<base domain>", and
+	// looks any other host up as a tenant domain.
+	ResolutionSubdomain = "subdomain"
+)
+
+// DefaultHeaderName is the tenant header of header resolution.
+const DefaultHeaderName = "X-Tenant-ID"
+
+// ContextKey is the echo.Context key under which the middleware also stores
+// the resolved tenantcache.Tenant (c.Get(ContextKey)).
+const ContextKey = "tenant"
+
+// forwardedHostHeader carries the client's Host through a reverse proxy.
+const forwardedHostHeader = "X-Forwarded-Host"
+
+// Config configures the middleware (settings.rustok.tenant.*).
+type Config struct {
+	// Enabled turns resolution on. When false, every /api request gets the
+	// DefaultID tenant, whatever it sends.
+	Enabled bool
+	// Resolution is ResolutionHeader (default), ResolutionHost or
+	// ResolutionSubdomain.
+	Resolution string
+	// HeaderName is the tenant header of header resolution. Default
+	// DefaultHeaderName.
+	HeaderName string
+	// DefaultID is the id or slug of the tenant used when the tenant header
+	// is missing (header resolution) and when Enabled is false. Empty means
+	// no default: a missing header is a 400. Required when Enabled is false.
+	DefaultID string
+	// BaseDomains are the domains under which "<slug>.<base>" names a tenant
+	// (subdomain resolution; at least one required there).
+	BaseDomains []string
+	// TrustedProxies are the networks of the reverse proxies whose
+	// X-Forwarded-Host header is believed. A request whose direct peer is
+	// elsewhere is resolved by its own Host header. Empty: never believed.
+	TrustedProxies []netip.Prefix
+}
+
+// Validate reports every problem of c at once (errors.Join). Middleware
+// panics on a Config that Validate refuses.
+func (c Config) Validate() error {
+	_, err := c.compile()
+	return err
+}
+
+// compiled is a validated Config, with the values checked once at wiring time.
+type compiled struct {
+	enabled     bool
+	resolution  string
+	headerName  string
+	defaultKey  tenantcache.Key
+	hasDefault  bool
+	baseDomains []string
+	trusted     []netip.Prefix
+}
+
+func (c Config) compile() (compiled, error) {
+	out := compiled{
+		enabled:    c.Enabled,
+		resolution: c.Resolution,
+		headerName: http.CanonicalHeaderKey(c.HeaderName),
+		trusted:    make([]netip.Prefix, 0, len(c.TrustedProxies)),
+	}
+	if out.resolution == "" {
+		out.resolution = ResolutionHeader
+	}
+	if out.headerName == "" {
+		out.headerName = DefaultHeaderName
+	}
+	var errs []error
+	switch out.resolution {
+	case ResolutionHeader, ResolutionHost:
+	case ResolutionSubdomain:
+		if len(c.BaseDomains) == 0 {
+			errs = append(errs, errors.New("tenant resolution subdomain needs at least one base domain"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("tenant resolution %q: must be header, host or subdomain", c.Resolution))
+	}
+	if c.DefaultID != "" {
+		id, err := tenant.ParseIdentifier(c.DefaultID)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant default id %q: %w", c.DefaultID, err))
+		}
+		out.defaultKey = keyOf(id)
+		out.hasDefault = err == nil
+	} else if !c.Enabled {
+		errs = append(errs, errors.New("tenant resolution is disabled: a default tenant id is required"))
+	}
+	for _, d := range c.BaseDomains {
+		h, err := tenant.NormalizeHost(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tenant base domain %q: %w", d, err))
+			continue
+		}
+		out.baseDomains = append(out.baseDomains, h)
+	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("trusted proxy %q: not a valid network", p))
+			continue
+		}
+		out.trusted = append(out.trusted, p.Masked())
+	}
+	return out, errors.Join(errs...)
+}
+
+// Resolver resolves a tenant key; *tenantcache.Resolver implements it.
+// Resolve returns an error for which errors.Is(err, tenantcache.ErrNotFound)
+// holds when no tenant matches. It must be safe for concurrent use.
+type Resolver interface {
+	Resolve(ctx context.Context, key tenantcache.Key) (tenantcache.Tenant, error)
+}
+
+// Middleware returns the echo middleware that resolves the tenant of every
+// request under /api, except /api/openapi.* and /api/docs, through r. On
+// success the tenant is on the request context (FromContext) and in the echo
+// context under ContextKey. Otherwise the middleware returns, without calling
+// the handler: a domain.BadInput error (400) for a missing or invalid
+// identifier, in which case r is not called; an error matching
+// tenantcache.ErrNotFound (404) for an unknown tenant; tenant.ErrDisabled
+// (403) for a tenant whose status is not active; r's other errors, wrapped
+// (500).
+//
+// Middleware panics if cfg is invalid: call cfg.Validate first. The
+// middleware is safe for concurrent use.
+func Middleware(cfg Config, r Resolver) echo.MiddlewareFunc {
+	c, err := cfg.compile()
+	if err != nil {
+		panic(fmt.Sprintf("tenancy.Middleware: %v", err))
+	}
+	if r == nil {
+		panic("tenancy.Middleware: nil resolver")
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ec echo.Context) error {
+			req := ec.Request()
+			// The routed pattern catches paths that escape the prefix check
+			// (such as "/api/docs/../graphql" matching an /api/* route).
+			if !needsTenant(req.URL.Path) && !needsTenant(ec.Path()) {
+				return next(ec)
+			}
+			key, err := c.key(req)
+			if err != nil {
+				return err
+			}
+			t, err := r.Resolve(req.Context(), key)
+			if err != nil {
+				return fmt.Errorf("resolve tenant %s: %w", key, err)
+			}
+			// Fail closed: any status other than active is refused.
+			if t.Status != string(tenant.StatusActive) {
+				return tenant.ErrDisabled
+			}
+			ec.SetRequest(req.WithContext(WithTenant(req.Context(), t)))
+			ec.Set(ContextKey, t)
+			return next(ec)
+		}
+	}
+}
+
+// needsTenant reports whether a request path (or route pattern) is under /api
+// and not one of the documentation paths, which need no tenant (CONTRACT.md).
+func needsTenant(path string) bool {
+	if path != "/api" && !strings.HasPrefix(path, "/api/") {
+		return false
+	}
+	return path != "/api/docs" && !strings.HasPrefix(path, "/api/docs/") && !strings.HasPrefix(path, "/api/openapi.")
+}
+
+// key returns the validated key that identifies the request's tenant.
+func (c compiled) key(req *http.Request) (tenantcache.Key, error) {
+	if !c.enabled {
+		return c.defaultKey, nil
+	}
+	if c.resolution == ResolutionHeader {
+		return c.headerKey(req)
+	}
+	host, err := tenant.NormalizeHost(c.host(req))
+	if err != nil {
+		return tenantcache.Key{}, fmt.Errorf("request host: %w", err)
+	}
+	if c.resolution == ResolutionSubdomain {
+		// A label that is no valid slug (a reserved name such as www, say)
+		// may still be a tenant's own domain: fall back to the host.
+		if label, ok := tenant.SubdomainSlug(host, c.baseDomains); ok {
+			if slug, err := tenant.NormalizeSlug(label); err == nil {
+				return tenantcache.Key{Kind: tenantcache.KindSlug, Value: slug}, nil
+			}
+		}
+	}
+	return tenantcache.Key{Kind: tenantcache.KindHost, Value: host}, nil
+}
+
+func (c compiled) headerKey(req *http.Request) (tenantcache.Key, error) {
+	values := req.Header.Values(c.headerName)
+	switch {
+	case len(values) == 0 && c.hasDefault:
+		return c.defaultKey, nil
+	case len(values) == 0:
+		return tenantcache.Key{}, domain.BadInput("tenant header %s is required", c.headerName)
+	case len(values) > 1:
+		return tenantcache.Key{}, domain.BadInput("tenant header %s must be sent once", c.headerName)
+	}
+	id, err := tenant.ParseIdentifier(values[0])
+	if err != nil {
+		return tenantcache.Key{}, fmt.Errorf("tenant header %s: %w", c.headerName, err)
+	}
+	return keyOf(id), nil
+}
+
+func keyOf(id tenant.Identifier) tenantcache.Key {
+	return tenantcache.Key{Kind: string(id.Kind), Value: id.Value}
+}
+
+// host returns the host the client asked for: X-Forwarded-Host when the
+// direct peer is a trusted proxy and sent one, else the Host header. Of a
+// list ("a, b", or the header repeated) the last value is taken: a proxy that
+// appends writes the Host it received last, and anything before it came from
+// further away, possibly from the client itself.
+func (c compiled) host(req *http.Request) string {
+	if len(c.trusted) == 0 || !c.trustedPeer(req.RemoteAddr) {
+		return req.Host
+	}
+	values := req.Header.Values(forwardedHostHeader)
+	if len(values) == 0 {
+		return req.Host
+	}
+	last := values[len(values)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if last = strings.TrimSpace(last); last == "" {
+		return req.Host
+	}
+	return last
+}
+
+// trustedPeer reports whether remoteAddr ("ip:port", as net/http sets it) is
+// inside a trusted proxy network.
+func (c compiled) trustedPeer(remoteAddr string) bool {
+	var addr netip.Addr
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		addr = ap.Addr()
+	} else if a, err := netip.ParseAddr(remoteAddr); err == nil {
+		addr = a
+	} else {
+		return false
+	}
+	addr = addr.Unmap().WithZone("")
+	for _, p := range c.trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+type ctxKey struct{}
+
+// WithTenant returns a copy of ctx that carries t.
+func WithTenant(ctx context.Context, t tenantcache.Tenant) context.Context {
+	return context.WithValue(ctx, ctxKey{}, t)
+}
+
+// FromContext returns the tenant that Middleware (or WithTenant) put on ctx,
+// and whether there is one.
+func FromContext(ctx context.Context) (tenantcache.Tenant, bool) {
+	t, ok := ctx.Value(ctxKey{}).(tenantcache.Tenant)
+	return t, ok
+}

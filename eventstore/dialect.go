@@ -20,6 +20,8 @@ type dialect struct {
 	txColumn string
 	// now formats a time for a timestamp column.
 	now func(time.Time) any
+	// cast wraps a placeholder for a column type in an INSERT … SELECT.
+	cast func(kind string) string
 }
 
 const eventColumns = `position, event_id, stream_type, stream_id, stream_version, tenant_id,
@@ -35,6 +37,20 @@ func dialectFor(d database.Dialect) dialect {
 				  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY transaction_id, position LIMIT $3`,
 			now: func(t time.Time) any { return t.UTC() },
+			cast: func(kind string) string {
+				switch kind {
+				case "uuid":
+					return "CAST(? AS uuid)"
+				case "json":
+					return "CAST(? AS jsonb)"
+				case "time":
+					return "CAST(? AS timestamptz)"
+				case "int":
+					return "CAST(? AS bigint)"
+				default:
+					return "CAST(? AS text)"
+				}
+			},
 		}
 	}
 	return dialect{
@@ -43,6 +59,12 @@ func dialectFor(d database.Dialect) dialect {
 		readAfter: `SELECT ` + eventColumns + `, 0 FROM events
 				WHERE ? >= 0 AND position > ? ORDER BY position LIMIT ?`,
 		now: func(t time.Time) any { return FormatTime(t) },
+		cast: func(kind string) string {
+			if kind == "int" {
+				return "CAST(? AS INTEGER)"
+			}
+			return "CAST(? AS TEXT)"
+		},
 	}
 }
 

@@ -163,7 +163,19 @@ func (s *Store) Append(ctx context.Context, stream Stream, expectedVersion int64
 	return res, nil
 }
 
+// appendOnce makes one attempt. Without reservations the append is a single
+// INSERT statement (atomic on its own: one round trip on PostgreSQL); with
+// reservations it runs in a transaction.
 func (s *Store) appendOnce(ctx context.Context, stream Stream, expected int64, rows []encodedEvent, req appendRequest) (Result, error) {
+	if len(req.reserve) == 0 && len(req.release) == 0 {
+		var res Result
+		err := s.db.WithWriteGate(ctx, func() error {
+			var err error
+			res, err = s.insertEvents(ctx, s.db.DB, stream, expected, rows)
+			return err
+		})
+		return res, err
+	}
 	tx, err := s.db.BeginWrite(ctx, nil)
 	if err != nil {
 		return Result{}, err
@@ -236,41 +248,13 @@ func (s *Store) encode(events []NewEvent, meta Metadata) ([]encodedEvent, error)
 	return out, nil
 }
 
-// appendTx does the writes. The events INSERT is the transaction's first write,
-// so that on PostgreSQL the transaction id (the relay's ordering key) is taken
-// only after the stream version was read: see STACK-NOTES on xid order.
+// appendTx writes the events, then the releases and reservations, in tx.
 func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, stream Stream, expected int64, rows []encodedEvent, req appendRequest) (Result, error) {
-	var current int64
-	q := tx.Rebind(`SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_type = ? AND stream_id = ?`)
-	if err := tx.GetContext(ctx, &current, q, stream.Type, stream.ID); err != nil {
-		return Result{}, fmt.Errorf("read stream version: %w", err)
-	}
-	if expected != AnyVersion && current != expected {
-		return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: current}
+	res, err := s.insertEvents(ctx, tx, stream, expected, rows)
+	if err != nil {
+		return Result{}, err
 	}
 	now := s.d.now(s.opts.Now())
-	var b strings.Builder
-	b.WriteString(`INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at) VALUES `)
-	args := make([]any, 0, len(rows)*10)
-	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, r.id, stream.Type, stream.ID, current+int64(i)+1, stream.TenantID, r.typ, r.schema, r.payload, r.metadata, now)
-	}
-	b.WriteString(" RETURNING position")
-	var positions []int64
-	if err := tx.SelectContext(ctx, &positions, tx.Rebind(b.String()), args...); err != nil {
-		if database.IsUniqueViolation(err) {
-			return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: -1}
-		}
-		return Result{}, fmt.Errorf("insert events: %w", err)
-	}
-	last := positions[0]
-	for _, p := range positions[1:] {
-		last = max(last, p)
-	}
 	for _, r := range req.release {
 		q := tx.Rebind(`DELETE FROM reservations WHERE scope = ? AND value = ? AND stream_type = ? AND stream_id = ?`)
 		if _, err := tx.ExecContext(ctx, q, r.scope, r.value, stream.Type, stream.ID); err != nil {
@@ -282,7 +266,83 @@ func (s *Store) appendTx(ctx context.Context, tx *sqlx.Tx, stream Stream, expect
 			return Result{}, err
 		}
 	}
-	return Result{Position: last, Version: current + int64(len(rows))}, nil
+	return res, nil
+}
+
+// execer runs statements: *sqlx.DB or *sqlx.Tx.
+type execer interface {
+	sqlx.QueryerContext
+	Rebind(string) string
+}
+
+// insertEvents inserts the events with one statement that reads the stream's
+// version and inserts only if it is the expected one. It must be the first
+// write of its transaction, so that on PostgreSQL the transaction id (the
+// relay's ordering key) is taken only after the version was read (STACK-NOTES).
+// No row inserted means the version moved; a unique violation means a
+// concurrent writer took the version first.
+func (s *Store) insertEvents(ctx context.Context, q execer, stream Stream, expected int64, rows []encodedEvent) (Result, error) {
+	now := s.d.now(s.opts.Now())
+	c := s.d.cast
+	var b strings.Builder
+	b.WriteString(`WITH cur AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM events WHERE stream_type = ? AND stream_id = ?)
+		INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at) `)
+	args := make([]any, 0, 2+len(rows)*11)
+	args = append(args, stream.Type, stream.ID)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT %s, %s, %s, cur.v + %d, %s, %s, %s, %s, %s, %s FROM cur WHERE %s < 0 OR cur.v = %s",
+			c("uuid"), c("text"), c("text"), i+1, c("text"), c("text"), c("int"), c("json"), c("json"), c("time"), c("int"), c("int"))
+		args = append(args, r.id, stream.Type, stream.ID, stream.TenantID, r.typ, r.schema, r.payload, r.metadata, now, expected, expected)
+	}
+	b.WriteString(" RETURNING position, stream_version")
+	rs, err := q.QueryxContext(ctx, q.Rebind(b.String()), args...)
+	if err != nil {
+		if database.IsUniqueViolation(err) {
+			return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: -1}
+		}
+		return Result{}, fmt.Errorf("insert events: %w", err)
+	}
+	var res Result
+	n := 0
+	for rs.Next() {
+		var pos, ver int64
+		if err := rs.Scan(&pos, &ver); err != nil {
+			rs.Close()
+			return Result{}, fmt.Errorf("insert events: %w", err)
+		}
+		res.Position, res.Version = max(res.Position, pos), max(res.Version, ver)
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		rs.Close()
+		if database.IsUniqueViolation(err) {
+			return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: -1}
+		}
+		return Result{}, fmt.Errorf("insert events: %w", err)
+	}
+	rs.Close()
+	if n == 0 {
+		actual, err := s.streamVersion(ctx, q, stream.Type, stream.ID)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: actual}
+	}
+	if n != len(rows) {
+		return Result{}, fmt.Errorf("insert events: %d of %d rows inserted", n, len(rows))
+	}
+	return res, nil
+}
+
+func (s *Store) streamVersion(ctx context.Context, q execer, streamType, streamID string) (int64, error) {
+	var v int64
+	if err := sqlx.GetContext(ctx, q, &v, q.Rebind(`SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_type = ? AND stream_id = ?`), streamType, streamID); err != nil {
+		return 0, fmt.Errorf("read version of %s/%s: %w", streamType, streamID, err)
+	}
+	return v, nil
 }
 
 func (s *Store) reserve(ctx context.Context, tx *sqlx.Tx, stream Stream, r reservation, now any) error {
@@ -343,6 +403,11 @@ func (s *Store) HeadCursor(ctx context.Context) (Cursor, error) {
 		return Cursor{}, fmt.Errorf("read head cursor: %w", err)
 	}
 	return Cursor{TxID: uint64(c.Tx), Position: c.Position}, nil
+}
+
+// StreamVersion returns the stream's current version (0 when it does not exist).
+func (s *Store) StreamVersion(ctx context.Context, streamType, streamID string) (int64, error) {
+	return s.streamVersion(ctx, s.db.DB, streamType, streamID)
 }
 
 // Load returns every event of the stream in version order, upcast. A stream

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/jmoiron/sqlx"
@@ -46,20 +47,33 @@ func (b beginner) QueryContext(ctx context.Context, query string, args ...any) (
 // the whole batch rolls back to be read again — instead of watermill's nack
 // path, which would resend into the same broken transaction until the ack
 // deadline while holding it open.
+//
+// The subscriber may end the transaction (shutdown, ack deadline) while a
+// handler goroutine still works in it, hence the mutex.
 type subscriberTx struct {
 	tx     *database.WriteTx
+	mu     sync.Mutex
 	failed error
 }
 
 func (t *subscriberTx) poison(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if t.failed == nil {
 		t.failed = err
 	}
 }
 
+// failure returns the error that poisoned the transaction, or nil.
+func (t *subscriberTx) failure() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failed
+}
+
 func (t *subscriberTx) ExecContext(ctx context.Context, query string, args ...any) (wmsql.Result, error) {
-	if t.failed != nil {
-		return nil, fmt.Errorf("batch abandoned: %w", t.failed)
+	if err := t.failure(); err != nil {
+		return nil, fmt.Errorf("batch abandoned: %w", err)
 	}
 	return t.tx.ExecContext(ctx, query, args...)
 }
@@ -69,9 +83,9 @@ func (t *subscriberTx) QueryContext(ctx context.Context, query string, args ...a
 }
 
 func (t *subscriberTx) Commit() error {
-	if t.failed != nil {
+	if err := t.failure(); err != nil {
 		_ = t.tx.Rollback()
-		return fmt.Errorf("batch abandoned: %w", t.failed)
+		return fmt.Errorf("batch abandoned: %w", err)
 	}
 	return t.tx.Commit()
 }

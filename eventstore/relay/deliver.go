@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
@@ -33,8 +34,19 @@ func (p deliveryPolicy) wait(attempt int) time.Duration {
 	return min(d, 250*time.Millisecond)
 }
 
-// applier runs a consumer's handlers with savepoints, retries and dead letters.
-// The live subscriber and the replayer share it, so both follow one policy.
+// errRedoCarefully is returned when a handler failed on the fast path: the
+// caller rolls the batch back and reads it again; the applier then runs it in
+// careful mode (savepoints, retries, dead letters) up to the failed event.
+var errRedoCarefully = errors.New("relay: handler failed; batch redone with savepoints")
+
+// applier runs a consumer's handlers. The live subscriber, CatchUp and the
+// replayer share it, so all follow one policy.
+//
+// Fast path: handlers run straight in the batch transaction (no savepoint:
+// each costs a round trip per event). When one fails, apply marks the event
+// and returns errRedoCarefully; the batch is rolled back and read again, and
+// up to and including the marked event each handler runs under a savepoint,
+// with retries, and is dead-lettered past the limit.
 type applier struct {
 	consumer Consumer
 	store    *eventstore.Store
@@ -43,17 +55,61 @@ type applier struct {
 	logger   *slog.Logger
 	errors   prometheus.Counter
 	now      func() time.Time
+
+	mu           sync.Mutex
+	careful      bool
+	carefulUntil eventstore.Cursor
+}
+
+// cursorAfter reports whether a comes after b in consumption order.
+func cursorAfter(a, b eventstore.Cursor) bool {
+	if a.TxID != b.TxID {
+		return a.TxID > b.TxID
+	}
+	return a.Position > b.Position
+}
+
+// inCarefulMode reports whether e must be handled with savepoints, and leaves
+// careful mode once past the event that failed.
+func (a *applier) inCarefulMode(e eventstore.Event) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.careful && cursorAfter(e.Cursor(), a.carefulUntil) {
+		a.careful = false
+	}
+	return a.careful
+}
+
+func (a *applier) markCareful(e eventstore.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.careful, a.carefulUntil = true, e.Cursor()
 }
 
 // apply handles e in tx. It returns nil when the event was applied, skipped
-// (unknown type) or dead-lettered; an error only when the transaction itself
-// is unusable or ctx ended, in which case the batch must be rolled back.
+// (unknown type) or dead-lettered; errRedoCarefully (wrapped) when the batch
+// must be rolled back and read again; any other error when the transaction
+// itself is unusable or ctx ended, in which case the batch must be rolled back.
 func (a *applier) apply(ctx context.Context, tx *sqlx.Tx, tables map[string]string, e eventstore.Event) error {
 	h, ok := a.consumer.Handlers[e.Type]
 	if !ok {
 		return nil
 	}
 	htx := &Tx{tx: tx, dialect: a.dialect, tables: tables}
+	if !a.inCarefulMode(e) {
+		err := call(ctx, h, htx, e)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a.errors.Inc()
+		a.logger.WarnContext(ctx, "consumer handler failed; redoing the batch with savepoints", "consumer", a.consumer.Name,
+			"position", e.Position, "event_type", e.Type, "stream", e.Stream.String(), "error", err)
+		a.markCareful(e)
+		return fmt.Errorf("%w: %w", errRedoCarefully, err)
+	}
 	var lastErr error
 	for attempt := 1; attempt <= a.policy.attempts; attempt++ {
 		if attempt > 1 {
@@ -131,7 +187,7 @@ func (a *applier) messageHandler(afterApply func(eventstore.Event)) message.NoPu
 		if !ok {
 			return fmt.Errorf("relay: unexpected transaction type %T", wtx)
 		}
-		if stx.failed != nil {
+		if stx.failure() != nil {
 			return nil // the batch is being abandoned; see subscriberTx
 		}
 		e, err := fromMessage(msg)

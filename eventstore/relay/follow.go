@@ -76,6 +76,9 @@ func CatchUp(ctx context.Context, store *eventstore.Store, c Consumer, cfg Confi
 	var total int64
 	for {
 		n, err := catchUpBatch(ctx, store, a, cfg.BatchSize)
+		if errors.Is(err, errRedoCarefully) {
+			continue
+		}
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("catch up %s: %w", c.Name, err)

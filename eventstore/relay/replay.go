@@ -145,6 +145,15 @@ func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tab
 }
 
 func (r *Replayer) applyBatch(ctx context.Context, db *database.DB, a *applier, tables map[string]string, evs []eventstore.Event) error {
+	for {
+		err := r.applyBatchOnce(ctx, db, a, tables, evs)
+		if !errors.Is(err, errRedoCarefully) {
+			return err
+		}
+	}
+}
+
+func (r *Replayer) applyBatchOnce(ctx context.Context, db *database.DB, a *applier, tables map[string]string, evs []eventstore.Event) error {
 	tx, err := db.BeginWrite(ctx, nil)
 	if err != nil {
 		return err
@@ -164,6 +173,15 @@ func (r *Replayer) applyBatch(ctx context.Context, db *database.DB, a *applier, 
 // swap catches up and exchanges the tables in one transaction that holds the
 // consumer's checkpoint row, so the live subscriber is paused just for it.
 func (r *Replayer) swap(ctx context.Context, db *database.DB, a *applier, c Consumer, tables map[string]string, cur eventstore.Cursor, batch int) (int64, int64, error) {
+	for {
+		n, pos, err := r.swapOnce(ctx, db, a, c, tables, cur, batch)
+		if !errors.Is(err, errRedoCarefully) {
+			return n, pos, err
+		}
+	}
+}
+
+func (r *Replayer) swapOnce(ctx context.Context, db *database.DB, a *applier, c Consumer, tables map[string]string, cur eventstore.Cursor, batch int) (int64, int64, error) {
 	tx, err := db.BeginWrite(ctx, nil)
 	if err != nil {
 		return 0, 0, err

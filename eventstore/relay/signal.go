@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,9 @@ type wakeBackoff struct {
 const chaseFor = 3 * time.Second
 
 func (b *wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if errors.Is(err, errRedoCarefully) {
+		return 0 // read the batch again at once, now with savepoints
+	}
 	if err != nil {
 		msg := strings.ToLower(err.Error())
 		// Another instance holds or just moved the group's row: try again at once.

@@ -137,7 +137,7 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	if err := db.PingContext(pingCtx); err != nil {
 		_ = db.Close()
 		if t.Dialect == Postgres {
-			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", Redact(raw), err)
+			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", Redact(raw), oneLine{err})
 		}
 		return nil, fmt.Errorf("cannot open SQLite database %s: %w", t.Path, err)
 	}
@@ -168,6 +168,20 @@ func (d *DB) BeginWrite(ctx context.Context, opts *sql.TxOptions) (*WriteTx, err
 		return nil, fmt.Errorf("begin write transaction: %w", err)
 	}
 	return &WriteTx{Tx: tx, db: d}, nil
+}
+
+// WithWriteGate runs f holding the SQLite write gate (a plain call on
+// PostgreSQL): for single-statement writes outside an explicit transaction.
+func (d *DB) WithWriteGate(ctx context.Context, f func() error) error {
+	if d.writeGate != nil {
+		select {
+		case d.writeGate <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the sqlite writer slot: %w", ctx.Err())
+		}
+		defer d.release()
+	}
+	return f()
 }
 
 func (d *DB) release() {
@@ -238,3 +252,15 @@ func IsUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// oneLine shows the last line of a multi-line driver error (pgx lists every
+// address it tried), so that a start failure is one sentence; Unwrap keeps
+// the whole error for errors.Is/As.
+type oneLine struct{ err error }
+
+func (o oneLine) Error() string {
+	lines := strings.Split(strings.TrimSpace(o.err.Error()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+func (o oneLine) Unwrap() error { return o.err }

@@ -20,6 +20,9 @@ import (
 // PostgresEnv names the environment variable with the PostgreSQL test URL.
 const PostgresEnv = "RUSTOK_TEST_POSTGRES_URL"
 
+// RequirePostgresEnv, when set (CI sets it), turns the PostgreSQL skip into a failure.
+const RequirePostgresEnv = "RUSTOK_TEST_REQUIRE_POSTGRES"
+
 // Dialects are the dialects every storage test runs against.
 var Dialects = []database.Dialect{database.SQLite, database.Postgres}
 
@@ -56,6 +59,9 @@ func EmptyURL(tb testing.TB, d database.Dialect) string {
 		return "sqlite://" + filepath.Join(tb.TempDir(), "rustok.db")
 	}
 	base := os.Getenv(PostgresEnv)
+	if base == "" && os.Getenv(RequirePostgresEnv) != "" {
+		tb.Fatalf("%s is set, so the PostgreSQL suite must run, but %s is empty", RequirePostgresEnv, PostgresEnv)
+	}
 	if base == "" {
 		tb.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
 	}

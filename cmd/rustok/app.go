@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/rustok/rustok/config"
+	"github.com/rustok/rustok/domain/module"
+	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/eventstore/relay"
+	"github.com/rustok/rustok/migrations"
+	"github.com/rustok/rustok/platform/database"
+	tenantproj "github.com/rustok/rustok/projections/tenant"
+)
+
+// app is everything a command needs, built once by build in dependency
+// order and released by Close.
+type app struct {
+	cfg          config.Config
+	logger       *slog.Logger
+	registry     *prometheus.Registry
+	db           *database.DB
+	store        *eventstore.Store
+	wake         *relay.Signal
+	notifier     *relay.Notifier
+	modules      *module.Registry
+	consumers    []relay.Consumer
+	relayMetrics *relay.Metrics
+	relayConfig  relay.Config
+}
+
+// buildOptions say what a command needs beyond the database.
+type buildOptions struct {
+	// migrate runs pending migrations first (serve/worker with database.auto_migrate).
+	migrate bool
+}
+
+// consumers is the one list of consumer groups: every projection and reactor.
+func consumers() []relay.Consumer {
+	return []relay.Consumer{
+		tenantproj.Projection(),
+	}
+}
+
+// build opens the database and constructs the write and relay side.
+func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts buildOptions) (*app, error) {
+	if opts.migrate {
+		r, err := migrations.NewRunner(cfg.Database.URL)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.Up(ctx); err != nil {
+			return nil, err
+		}
+	}
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, logger: logger, db: db, wake: relay.NewSignal(), registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.checkSchema(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if db.Dialect() == database.Postgres && cfg.Settings.Rustok.Events.Notify {
+		a.notifier = relay.NewNotifier(db, relay.ChannelName(db.Target.Schema), logger)
+	}
+	a.store, err = eventstore.New(db, eventstore.Options{
+		Registerer: a.registry,
+		Upcasters:  eventstore.NewUpcasters(),
+		OnCommit: func(int64) {
+			a.wake.Notify()
+			if a.notifier != nil {
+				a.notifier.Notify()
+			}
+		},
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if a.modules, err = module.NewRegistry(module.Builtin()...); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("module registry: %w", err)
+	}
+	if err := a.modules.ValidateDefaults(cfg.Settings.Rustok.Modules.DefaultEnabled); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("settings.rustok.modules.default_enabled: %w", err)
+	}
+	a.consumers = consumers()
+	if a.relayMetrics, err = relay.NewMetrics(a.registry); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	ev := cfg.Settings.Rustok.Events
+	a.relayConfig = relay.Config{
+		BatchSize:       ev.RelayBatchSize,
+		PollInterval:    ev.PollInterval,
+		DeadLetterAfter: ev.DeadLetterAfter,
+		Wake:            a.wake,
+	}
+	return a, nil
+}
+
+// checkSchema turns "no such table" into advice to migrate.
+func (a *app) checkSchema(ctx context.Context) error {
+	r, err := migrations.NewRunner(a.cfg.Database.URL)
+	if err != nil {
+		return err
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Dirty:
+		return fmt.Errorf("database schema is dirty at version %d (a migration failed): fix it, then run `rustok migrate up`", st.Version)
+	case st.Version < st.Latest:
+		return fmt.Errorf("database schema is at version %d of %d: run `rustok migrate up` (or set database.auto_migrate)", st.Version, st.Latest)
+	case st.Version > st.Latest:
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d): upgrade rustok", st.Version, st.Latest)
+	}
+	return nil
+}
+
+// consumer returns the consumer named name.
+func (a *app) consumer(name string) (relay.Consumer, bool) {
+	for _, c := range a.consumers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return relay.Consumer{}, false
+}
+
+// catchUp brings consumer name up to position (or just to the visible head
+// when position is 0) in this process, so a CLI read after a CLI write is
+// current even with no server running. On PostgreSQL an event can stay
+// behind the visibility fence while another transaction in the cluster is
+// open, so it repeats (bounded) until the position is reached.
+func (a *app) catchUp(ctx context.Context, name string, position int64) error {
+	c, ok := a.consumer(name)
+	if !ok {
+		return fmt.Errorf("unknown consumer %s", name)
+	}
+	deadline := time.Now().Add(shortTimeout)
+	for {
+		if _, err := relay.CatchUp(ctx, a.store, c, a.relayConfig); err != nil {
+			return err
+		}
+		reached, err := relay.Reached(ctx, a.db, name, position)
+		if err != nil || reached {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not reach position %d within %s", name, position, shortTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Close releases the database.
+func (a *app) Close() error {
+	return a.db.Close()
+}
+
+// newLogger builds the process logger from logger.{level,format}.
+func newLogger(cfg config.Logger, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(cfg.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// errUsage marks errors in how a command was called (exit code 2).
+var errUsage = errors.New("usage")
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string   { return e.msg }
+func (e usageError) Is(t error) bool { return t == errUsage }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// shortTimeout is for CLI steps that should not hang.
+const shortTimeout = 30 * time.Second

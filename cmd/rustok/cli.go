@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rustok/rustok/config"
+)
+
+// cli carries the global flags and I/O of one invocation.
+type cli struct {
+	configDir string
+	env       string
+	environ   []string
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+}
+
+// run executes the CLI and returns the process exit code: 0 success,
+// 1 failure, 2 usage error. Errors are one sentence on stderr.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	c := &cli{environ: environ, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "rustok: %s\n", err)
+	if errors.Is(err, errUsage) || isCobraUsageError(err) {
+		fmt.Fprintln(stderr, "Run 'rustok --help' for usage.")
+		return 2
+	}
+	return 1
+}
+
+// isCobraUsageError recognises cobra's own argument errors, which it does not type.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, "\n"+p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *cli) getenv(key string) string {
+	for i := len(c.environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(c.environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c *cli) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rustok",
+		Short:         "RusToK: a multi-tenant, event-sourced platform backend",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	root.PersistentFlags().StringVar(&c.configDir, "config", "./config", "configuration directory")
+	root.PersistentFlags().StringVar(&c.env, "env", "", "environment: development, test or production (default $RUSTOK_ENV, else development)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.AddCommand(
+		c.serveCommand(), c.workerCommand(), c.migrateCommand(), c.tenantsCommand(),
+		c.projectionsCommand(), c.eventsCommand(), c.taskCommand(), c.dbCommand(), c.versionCommand(),
+	)
+	return root
+}
+
+// loadConfig resolves the environment and loads the configuration.
+func (c *cli) loadConfig() (config.Config, error) {
+	env := c.env
+	if env == "" {
+		env = c.getenv("RUSTOK_ENV")
+	}
+	if env == "" {
+		env = config.EnvDevelopment
+	}
+	if st, err := os.Stat(c.configDir); err != nil || !st.IsDir() {
+		return config.Config{}, fmt.Errorf("configuration directory %s not found (set --config)", c.configDir)
+	}
+	cfg, err := config.Load(c.configDir, env, c.environ)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// open loads the configuration and builds the app for a command.
+func (c *cli) open(ctx context.Context, opts buildOptions) (*app, error) {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return build(ctx, cfg, newLogger(cfg.Logger, c.stderr), opts)
+}
+
+// exactArgs is cobra.ExactArgs with a usage error naming what is expected.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("expected %s, got %d argument(s)", what, len(args))
+		}
+		return nil
+	}
+}

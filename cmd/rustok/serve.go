@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/rustok/rustok/config"
+	tenantdom "github.com/rustok/rustok/domain/tenant"
+	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/eventstore/relay"
+	"github.com/rustok/rustok/platform/database"
+	"github.com/rustok/rustok/platform/tenantcache"
+	tenantproj "github.com/rustok/rustok/projections/tenant"
+	tenantqry "github.com/rustok/rustok/queries/tenant"
+	gql "github.com/rustok/rustok/transport/graphql"
+	httpserver "github.com/rustok/rustok/transport/http"
+	"github.com/rustok/rustok/transport/http/tenancy"
+)
+
+// invalidationChannel is the Redis channel of the optional fast path.
+const invalidationChannel = "tenant.cache.invalidate"
+
+// maxReadyLag is the relay lag (events) above which /health/ready says not ready.
+const maxReadyLag = 10000
+
+func (c *cli) serveCommand() *cobra.Command {
+	var noWorkers bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP API and (by default) every worker in one process",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runServer(cmd.Context(), true, !noWorkers)
+		},
+	}
+	cmd.Flags().BoolVar(&noWorkers, "no-workers", false, "serve the API only; run projections and reactors elsewhere (rustok worker)")
+	return cmd
+}
+
+func (c *cli) workerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the relay, projections and reactors only",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runServer(cmd.Context(), false, true)
+		},
+	}
+}
+
+// server is a running serve/worker process.
+type server struct {
+	a        *app
+	resolver *tenantcache.Resolver
+	runner   *relay.Runner
+	http     *httpserver.Server
+	redis    *redis.Client
+	// ready is closed once the HTTP server listens (or at once without HTTP).
+	ready chan struct{}
+}
+
+func (c *cli) runServer(ctx context.Context, withHTTP, withWorkers bool) error {
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg.Logger, c.stderr)
+	a, err := build(ctx, cfg, logger, buildOptions{migrate: cfg.Database.AutoMigrate})
+	if err != nil {
+		return err
+	}
+	s, err := newServer(a, withHTTP, withWorkers)
+	if err != nil {
+		_ = a.Close()
+		return err
+	}
+	return s.run(ctx)
+}
+
+// newServer wires the read side, the caches and the transports of a.
+func newServer(a *app, withHTTP, withWorkers bool) (*server, error) {
+	s := &server{a: a, ready: make(chan struct{})}
+	cfg := a.cfg
+	tc := cfg.Settings.Rustok.Tenant
+	reader := tenantqry.NewReader(a.db)
+	var err error
+	s.resolver, err = tenantcache.New(tenantcache.Config{TTL: tc.CacheTTL, NegativeTTL: tc.NegativeCacheTTL, MaxEntries: tc.CacheMaxEntries},
+		tenantLoader{reader}, a.registry, a.logger)
+	if err != nil {
+		return nil, fmt.Errorf("tenant cache: %w", err)
+	}
+	if cfg.Redis.URL != "" {
+		redis.SetLogger(redisLogger{a.logger})
+		opts, err := redis.ParseURL(cfg.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url: %w", err)
+		}
+		s.redis = redis.NewClient(opts)
+	}
+	if withWorkers {
+		if s.runner, err = relay.NewRunner(a.store, a.consumers, a.relayConfig, a.logger, a.relayMetrics); err != nil {
+			return nil, err
+		}
+	}
+	if withHTTP {
+		if s.http, err = s.newHTTP(reader); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
+	cfg := s.a.cfg
+	srv, err := httpserver.New(httpserver.Config{
+		Host: cfg.Server.Host, Port: cfg.Server.Port, BodyLimit: cfg.Server.BodyLimitBytes(),
+		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, ShutdownTimeout: cfg.Server.ShutdownTimeout,
+		Development: cfg.Env == config.EnvDevelopment,
+	}, httpserver.Deps{
+		Logger: s.a.logger, Registry: s.a.registry, Gatherer: s.a.registry, Ready: s, Modules: s, Version: version,
+		TenantID: func(ctx context.Context) string {
+			t, _ := tenancy.FromContext(ctx)
+			return t.ID
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	tcfg, err := tenancyConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	waiter := relay.NewWaiter(s.a.db, nil)
+	if s.runner != nil {
+		waiter = relay.NewWaiter(s.a.db, s.runner.Progress())
+	}
+	h, err := gql.New(gql.Options{
+		Limits:        gql.Limits{MaxDepth: cfg.GraphQL.MaxDepth, MaxComplexity: cfg.GraphQL.MaxComplexity, MaxAliases: cfg.GraphQL.MaxAliases},
+		Introspection: cfg.GraphQL.Introspection,
+		Playground:    cfg.GraphQL.Playground,
+		Logger:        s.a.logger,
+		Registry:      s.a.registry,
+		RequestID:     httpserver.RequestID,
+	}, gql.BaseFields(version), gql.TenantFields(gql.TenantDeps{
+		Modules: s.a.modules,
+		History: s.a.store,
+		Tenants: reader,
+		Waiter:  waiter,
+		// Until authentication lands (next issue) the event history is only
+		// served in development; elsewhere history answers UNAUTHENTICATED.
+		CanReadLogs:           func(context.Context) bool { return cfg.Env == config.EnvDevelopment },
+		ReadYourWritesTimeout: cfg.GraphQL.ReadYourWritesTimeout,
+		Consumers:             []string{tenantproj.Name},
+	}))
+	if err != nil {
+		return nil, err
+	}
+	if err := tcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("settings.rustok.tenant: %w", err)
+	}
+	srv.API().Use(skipPlayground(tenancy.Middleware(tcfg, s.resolver)))
+	gql.Mount(srv.API(), h)
+	return srv, nil
+}
+
+// skipPlayground lets a browser load the GraphiQL page without a tenant; the
+// page's own requests carry the tenant header.
+func skipPlayground(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		guarded := mw(next)
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.Method == http.MethodGet && c.Path() == "/api/graphql" && strings.Contains(r.Header.Get("Accept"), "text/html") {
+				return next(c)
+			}
+			return guarded(c)
+		}
+	}
+}
+
+func tenancyConfig(cfg config.Config) (tenancy.Config, error) {
+	tc := cfg.Settings.Rustok.Tenant
+	out := tenancy.Config{Enabled: tc.Enabled, Resolution: tc.Resolution, HeaderName: tc.HeaderName, DefaultID: tc.DefaultID, BaseDomains: tc.BaseDomains}
+	for _, p := range cfg.Settings.Rustok.RateLimit.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return out, fmt.Errorf("settings.rustok.rate_limit.trusted_proxies: %q is neither an IP nor a CIDR", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		out.TrustedProxies = append(out.TrustedProxies, prefix)
+	}
+	return out, nil
+}
+
+// run starts everything and, when ctx ends, stops in order: HTTP server
+// (bounded by server.shutdown_timeout), then the relay, then the database.
+func (s *server) run(ctx context.Context) error {
+	log := s.a.logger
+	bg, stopBackground := context.WithCancel(context.Background())
+	var bgWG sync.WaitGroup
+	goBG := func(name string, f func(context.Context) error) {
+		bgWG.Add(1)
+		go func() {
+			defer bgWG.Done()
+			if err := f(bg); err != nil && bg.Err() == nil {
+				log.Error("background task stopped", "task", name, "error", err)
+			}
+		}()
+	}
+	if s.a.notifier != nil {
+		goBG("notify", func(ctx context.Context) error { s.a.notifier.Run(ctx); return nil })
+		goBG("listen", func(ctx context.Context) error {
+			return relay.Listen(ctx, s.a.db.Target.DSN, relay.ChannelName(s.a.db.Target.Schema), s.a.wake.Notify, log)
+		})
+	}
+	goBG("tenant-cache-follow", func(ctx context.Context) error {
+		return relay.Follow(ctx, s.a.store, s.a.wake, s.a.cfg.Settings.Rustok.Events.PollInterval, s.followHandler(), log)
+	})
+	if s.redis != nil {
+		goBG("redis-invalidation", func(ctx context.Context) error {
+			return tenantcache.RunRedisInvalidation(ctx, s.redis, invalidationChannel, s.resolver, log)
+		})
+	}
+	runnerDone := make(chan error, 1)
+	if s.runner != nil {
+		go func() { runnerDone <- s.runner.Run(bg) }()
+	} else {
+		runnerDone <- nil
+	}
+
+	var httpErr error
+	if s.http != nil {
+		httpCtx, stopHTTP := context.WithCancel(context.Background())
+		httpDone := make(chan error, 1)
+		go func() { httpDone <- s.http.Start(httpCtx) }()
+		select {
+		case <-s.http.Listening():
+			log.Info("rustok serving", "addr", s.http.Addr().String(), "env", s.a.cfg.Env, "database", database.Redact(s.a.cfg.Database.URL), "workers", s.runner != nil)
+			close(s.ready)
+			select {
+			case <-ctx.Done():
+			case httpErr = <-httpDone:
+				httpDone <- httpErr
+			}
+		case httpErr = <-httpDone:
+			httpDone <- httpErr
+		}
+		log.Info("stopping HTTP server")
+		stopHTTP()
+		if err := <-httpDone; err != nil && httpErr == nil {
+			httpErr = err
+		}
+		log.Info("HTTP server stopped")
+	} else {
+		log.Info("rustok worker running", "env", s.a.cfg.Env, "database", database.Redact(s.a.cfg.Database.URL))
+		close(s.ready)
+		<-ctx.Done()
+	}
+	log.Info("stopping relay and background tasks")
+	stopBackground()
+	runErr := <-runnerDone
+	bgWG.Wait()
+	log.Info("relay stopped; closing database")
+	s.resolver.Close()
+	if s.redis != nil {
+		_ = s.redis.Close()
+	}
+	closeErr := s.a.Close()
+	log.Info("stopped")
+	return errors.Join(httpErr, runErr, closeErr)
+}
+
+// followHandler is what every instance applies from its own tail of the log:
+// tenant cache invalidation, and cache flushes requested by `task cleanup cache`.
+//
+// A tenant event is applied to the cache only once the tenants projection
+// has written it (bounded wait): invalidating earlier would let a request
+// in between reload — and cache again — the row as it was before the event.
+func (s *server) followHandler() relay.FollowHandler {
+	tenants := tenantproj.CacheInvalidation(s.resolver)
+	var progress *relay.Signal
+	if s.runner != nil {
+		progress = s.runner.Progress()
+	}
+	waiter := relay.NewWaiter(s.a.db, progress)
+	return func(ctx context.Context, e eventstore.Event) error {
+		switch {
+		case e.Type == cacheFlushedType:
+			s.resolver.InvalidateAll()
+			return nil
+		case e.Stream.Type != tenantdom.StreamType:
+			return nil
+		}
+		if ok, err := waiter.WaitFor(ctx, e.Position, []string{tenantproj.Name}, projectionWait); err != nil {
+			return err
+		} else if !ok {
+			s.a.logger.Warn("tenants projection behind; invalidating the cache anyway", "position", e.Position)
+		}
+		return tenants(ctx, e)
+	}
+}
+
+// projectionWait bounds how long cache invalidation waits for the tenants projection.
+const projectionWait = 5 * time.Second
+
+// Ready implements httpserver.Readiness: database reachable, relay running,
+// lag under maxReadyLag.
+func (s *server) Ready(ctx context.Context) (map[string]string, error) {
+	details := map[string]string{}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.a.db.PingContext(ctx); err != nil {
+		details["database"] = "unreachable"
+		return details, fmt.Errorf("database: %w", err)
+	}
+	details["database"] = "ok"
+	if s.runner == nil {
+		details["relay"] = "not in this process (--no-workers)"
+		return details, nil
+	}
+	if !s.runner.Healthy() {
+		details["relay"] = "not running"
+		return details, errors.New("relay not running")
+	}
+	sts, err := relay.Statuses(ctx, s.a.store, s.a.consumers)
+	if err != nil {
+		details["relay"] = "status unavailable"
+		return details, err
+	}
+	var worst int64
+	for _, st := range sts {
+		worst = max(worst, st.LagEvents)
+	}
+	details["relay"] = "running"
+	details["relay_lag_events"] = fmt.Sprint(worst)
+	if worst > maxReadyLag {
+		return details, fmt.Errorf("relay lag %d events exceeds %d", worst, maxReadyLag)
+	}
+	return details, nil
+}
+
+// ModulesHealth implements httpserver.ModuleHealth.
+func (s *server) ModulesHealth(context.Context) map[string]string {
+	out := map[string]string{}
+	for _, d := range s.a.modules.All() {
+		out[d.Slug] = "ok"
+	}
+	return out
+}
+
+// tenantLoader adapts the tenants read model to the tenant cache.
+type tenantLoader struct{ r *tenantqry.Reader }
+
+func (l tenantLoader) LoadTenant(ctx context.Context, key tenantcache.Key) (tenantcache.Tenant, error) {
+	v, err := l.r.Lookup(ctx, key.Kind, key.Value)
+	if errors.Is(err, tenantdom.ErrNotFound) {
+		return tenantcache.Tenant{}, fmt.Errorf("%w: %w", tenantcache.ErrNotFound, err)
+	}
+	if err != nil {
+		return tenantcache.Tenant{}, err
+	}
+	return tenantcache.Tenant{ID: v.ID, Slug: v.Slug, Name: v.Name, Status: v.Status, Domains: v.Domains,
+		EnabledModules: v.Modules, DefaultLocale: v.DefaultLocale, Locales: v.Locales, Version: v.Version}, nil
+}
+
+// redisLogger sends go-redis's internal messages (dial failures) to slog.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn("redis: " + fmt.Sprintf(format, v...))
+}

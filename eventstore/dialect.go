@@ -20,8 +20,10 @@ type dialect struct {
 	txColumn string
 	// now formats a time for a timestamp column.
 	now func(time.Time) any
-	// cast wraps a placeholder for a column type in an INSERT … SELECT.
-	cast func(kind string) string
+	// cast wraps a column of the VALUES list for a column type in an INSERT … SELECT.
+	cast func(expr, kind string) string
+	// valuesAlias names the VALUES list's columns column1…column6 (SQLite's own names).
+	valuesAlias string
 }
 
 const eventColumns = `position, event_id, stream_type, stream_id, stream_version, tenant_id,
@@ -32,25 +34,29 @@ func dialectFor(d database.Dialect) dialect {
 		return dialect{
 			name:     d,
 			txColumn: `transaction_id::text::bigint`,
-			readAfter: `SELECT ` + eventColumns + `, transaction_id::text::bigint FROM events
-				WHERE ((transaction_id = CAST($1 AS xid8) AND position > $2) OR transaction_id > CAST($1 AS xid8))
+			// The row comparison is an index range scan on the primary key
+			// (transaction_id, position); the equivalent OR form filters every
+			// row before the cursor, which makes reading the log quadratic.
+			readAfter: `SELECT ` + eventColumns + `, transaction_id::text::bigint AS tx_id FROM events
+				WHERE (transaction_id, position) > (CAST($1 AS xid8), $2)
 				  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY transaction_id, position LIMIT $3`,
 			now: func(t time.Time) any { return t.UTC() },
-			cast: func(kind string) string {
+			cast: func(expr, kind string) string {
 				switch kind {
 				case "uuid":
-					return "CAST(? AS uuid)"
+					return "CAST(" + expr + " AS uuid)"
 				case "json":
-					return "CAST(? AS jsonb)"
+					return "CAST(" + expr + " AS json)"
 				case "time":
-					return "CAST(? AS timestamptz)"
+					return "CAST(" + expr + " AS timestamptz)"
 				case "int":
-					return "CAST(? AS bigint)"
+					return "CAST(" + expr + " AS bigint)"
 				default:
-					return "CAST(? AS text)"
+					return "CAST(" + expr + " AS text)"
 				}
 			},
+			valuesAlias: "e(column1, column2, column3, column4, column5, column6)",
 		}
 	}
 	return dialect{
@@ -59,12 +65,13 @@ func dialectFor(d database.Dialect) dialect {
 		readAfter: `SELECT ` + eventColumns + `, 0 FROM events
 				WHERE ? >= 0 AND position > ? ORDER BY position LIMIT ?`,
 		now: func(t time.Time) any { return FormatTime(t) },
-		cast: func(kind string) string {
+		cast: func(expr, kind string) string {
 			if kind == "int" {
-				return "CAST(? AS INTEGER)"
+				return "CAST(" + expr + " AS INTEGER)"
 			}
-			return "CAST(? AS TEXT)"
+			return "CAST(" + expr + " AS TEXT)"
 		},
+		valuesAlias: "e",
 	}
 }
 

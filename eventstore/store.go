@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -285,19 +286,26 @@ func (s *Store) insertEvents(ctx context.Context, q execer, stream Stream, expec
 	now := s.d.now(s.opts.Now())
 	c := s.d.cast
 	var b strings.Builder
-	b.WriteString(`WITH cur AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM events WHERE stream_type = ? AND stream_id = ?)
-		INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at) `)
-	args := make([]any, 0, 2+len(rows)*11)
-	args = append(args, stream.Type, stream.ID)
+	// One VALUES row per event (id, ordinal, type, schema version, payload,
+	// metadata); the stream, tenant, time and expected version are bound once.
+	fmt.Fprintf(&b, `WITH cur AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM events WHERE stream_type = ? AND stream_id = ?)
+		INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at)
+		SELECT %s, %s, %s, cur.v + %s, %s, %s, %s, %s, %s, %s FROM cur, (VALUES `,
+		c("e.column1", "uuid"), c("?", "text"), c("?", "text"), c("e.column2", "int"), c("?", "text"),
+		c("e.column3", "text"), c("e.column4", "int"), c("e.column5", "json"), c("e.column6", "json"), c("?", "time"))
+	args := make([]any, 0, 8+len(rows)*6)
+	args = append(args, stream.Type, stream.ID, stream.Type, stream.ID, stream.TenantID, now)
 	for i, r := range rows {
 		if i > 0 {
-			b.WriteString(" UNION ALL ")
+			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "SELECT %s, %s, %s, cur.v + %d, %s, %s, %s, %s, %s, %s FROM cur WHERE %s < 0 OR cur.v = %s",
-			c("uuid"), c("text"), c("text"), i+1, c("text"), c("text"), c("int"), c("json"), c("json"), c("time"), c("int"), c("int"))
-		args = append(args, r.id, stream.Type, stream.ID, stream.TenantID, r.typ, r.schema, r.payload, r.metadata, now, expected, expected)
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+		// VALUES parameters are text on PostgreSQL; the CASTs above convert.
+		args = append(args, r.id, strconv.Itoa(i+1), r.typ, strconv.Itoa(r.schema), r.payload, r.metadata)
 	}
-	b.WriteString(" RETURNING position, stream_version")
+	fmt.Fprintf(&b, `) AS %s WHERE %s < 0 OR cur.v = %s ORDER BY %s RETURNING position, stream_version`,
+		s.d.valuesAlias, c("?", "int"), c("?", "int"), c("e.column2", "int"))
+	args = append(args, expected, expected)
 	rs, err := q.QueryxContext(ctx, q.Rebind(b.String()), args...)
 	if err != nil {
 		if database.IsUniqueViolation(err) {
@@ -387,7 +395,7 @@ func (s *Store) ReservationHolder(ctx context.Context, scope, value string) (str
 func (s *Store) HeadCursor(ctx context.Context) (Cursor, error) {
 	q := `SELECT position, 0 FROM events ORDER BY position DESC LIMIT 1`
 	if s.d.name == database.Postgres {
-		q = `SELECT position, transaction_id::text::bigint FROM events
+		q = `SELECT position, transaction_id::text::bigint AS tx_id FROM events
 			WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 			ORDER BY transaction_id DESC, position DESC LIMIT 1`
 	}

@@ -257,8 +257,9 @@ func TestServeTenantResolution(t *testing.T) {
 }
 
 // TestServeStampede: 1000 concurrent requests for one uncached tenant make one database read.
+//
+// Not parallel: 1000 connections at once would distort the timing of others.
 func TestServeStampede(t *testing.T) {
-	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
 		// Not parallel with its sibling: 1000 connections at once.
 		cfg := testConfig(dbURL)
@@ -316,8 +317,9 @@ func TestServeStampede(t *testing.T) {
 
 // TestTwoServersOnePostgres: an update through one instance is seen by the
 // other within a second, without Redis (NOTIFY + each instance following the log).
+//
+// Not parallel: it checks a time bound.
 func TestTwoServersOnePostgres(t *testing.T) {
-	t.Parallel()
 	dbURL := dbtest.URL(t, database.Postgres)
 	cfg := testConfig(dbURL)
 	cfg.Settings.Rustok.Events.PollInterval = 5 * time.Second // prove the wake-up path, not polling

@@ -129,20 +129,20 @@ func (s postgresSchema) SelectQuery(p wmsql.SelectQueryParams) (wmsql.Query, err
 	if err != nil {
 		return wmsql.Query{}, err
 	}
-	// The sub-select shape keeps the planner on the (transaction_id, position)
-	// index; see watermill-sql's DefaultPostgreSQLSchema.SelectQuery.
-	q := `SELECT * FROM (
-		WITH last_processed AS (` + next.Query + `)
-		SELECT ` + selectColumns + `, transaction_id::text::bigint AS tx FROM events
-		WHERE (
-			(transaction_id = (SELECT last_processed_transaction_id FROM last_processed)
-			 AND position > (SELECT offset_acked FROM last_processed))
-			OR transaction_id > (SELECT last_processed_transaction_id FROM last_processed)
-		)
+	// The row comparison makes this an index range scan on the primary key
+	// (transaction_id, position) that stops after the batch. watermill-sql's
+	// own adapter uses an OR of two conditions, which the planner turns into a
+	// scan from the start of the log: quadratic catch-up (docs/adr/0002).
+	// ORDER BY the indexed columns themselves (not the bigint cast of the xid),
+	// so the scan stops after one batch instead of sorting the whole rest.
+	q := `WITH last_processed AS (` + next.Query + `)
+		SELECT ` + selectColumns + `, transaction_id::text::bigint AS tx_id FROM events
+		WHERE (transaction_id, position) > (
+			(SELECT last_processed_transaction_id FROM last_processed),
+			(SELECT offset_acked FROM last_processed))
 		AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-	) AS messages
-	ORDER BY tx ASC, position ASC
-	LIMIT ` + strconv.Itoa(s.batchSize)
+		ORDER BY transaction_id, position
+		LIMIT ` + strconv.Itoa(s.batchSize)
 	return wmsql.Query{Query: q, Args: next.Args}, nil
 }
 

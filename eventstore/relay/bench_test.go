@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,6 +31,9 @@ func newBenchProjection(b testing.TB, db *database.DB) benchProjection {
 	return p
 }
 
+// consumer returns the projection with read-then-write handlers (two
+// statements per event: read the row's version, then write), the shape of
+// projections/tenant.
 func (p benchProjection) consumer() relay.Consumer {
 	return relay.Consumer{Name: "bench", Kind: relay.KindProjection, Tables: []string{p.table},
 		Handlers: map[string]relay.Handler{"note.added": relay.On(func(ctx context.Context, tx *relay.Tx, n noted, e eventstore.Event) error {
@@ -43,6 +47,19 @@ func (p benchProjection) consumer() relay.Consumer {
 			}
 			_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(p.table)+` (stream_id, version, body) VALUES (?, ?, ?)
 				ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, body = excluded.body`, e.Stream.ID, e.Version, n.Text)
+			return err
+		})}}
+}
+
+// upsertConsumer is the same projection written as one guarded statement per
+// event (the version check inside the upsert).
+func (p benchProjection) upsertConsumer(name string) relay.Consumer {
+	return relay.Consumer{Name: name, Kind: relay.KindProjection, Tables: []string{p.table},
+		Handlers: map[string]relay.Handler{"note.added": relay.On(func(ctx context.Context, tx *relay.Tx, n noted, e eventstore.Event) error {
+			t := tx.Table(p.table)
+			_, err := tx.Exec(ctx, `INSERT INTO `+t+` (stream_id, version, body) VALUES (?, ?, ?)
+				ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, body = excluded.body
+				WHERE `+t+`.version < excluded.version`, e.Stream.ID, e.Version, n.Text)
 			return err
 		})}}
 }
@@ -71,38 +88,57 @@ func BenchmarkFoundation(b *testing.B) {
 func runFoundation(b *testing.B, dbURL string, backlog int) {
 	ctx := context.Background()
 	const writers = 16
-	window := 5 * time.Second
+	window := 3 * time.Second
 
 	// 1. Baseline: raw single-row INSERT transactions, 16 writers.
 	e := newEnv(b, dbURL)
-	if _, err := e.db.Exec(`CREATE TABLE bench_raw (id BIGINT NOT NULL, payload TEXT NOT NULL)`); err != nil {
+	// The baseline table has what any log table has: a generated key and a JSON payload.
+	rawDDL := `CREATE TABLE bench_raw (id INTEGER PRIMARY KEY AUTOINCREMENT, writer BIGINT NOT NULL, payload TEXT NOT NULL)`
+	if e.db.Dialect() == database.Postgres {
+		rawDDL = `CREATE TABLE bench_raw (id BIGSERIAL PRIMARY KEY, writer BIGINT NOT NULL, payload JSONB NOT NULL)`
+	}
+	if _, err := e.db.Exec(rawDDL); err != nil {
 		b.Fatal(err)
 	}
-	raw := rate(writers, window, func(w, i int) error {
+	rawInsert := func(w, i int) error {
 		if e.db.Dialect() == database.SQLite {
 			tx, err := e.db.BeginWrite(ctx, nil)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw (id, payload) VALUES (?, ?)`, w*1_000_000+i, `{"text":"x"}`); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO bench_raw (writer, payload) VALUES (?, ?)`, w, `{"text":"x"}`); err != nil {
 				_ = tx.Rollback()
 				return err
 			}
 			return tx.Commit()
 		}
-		_, err := e.db.ExecContext(ctx, `INSERT INTO bench_raw (id, payload) VALUES ($1, $2)`, w*1_000_000+i, `{"text":"x"}`)
+		_, err := e.db.ExecContext(ctx, `INSERT INTO bench_raw (writer, payload) VALUES ($1, $2)`, w, `{"text":"x"}`)
 		return err
-	})
+	}
 	// 2. Append: one event per command, 16 writers, each on its own streams.
-	appendRate := rate(writers, window, func(w, i int) error {
-		_, err := e.store.Append(ctx, eventstore.Stream{Type: "note", ID: fmt.Sprintf("a%d-%d", w, i/10)}, int64(i%10),
+	round := 0
+	appendOne := func(w, i int) error {
+		_, err := e.store.Append(ctx, eventstore.Stream{Type: "note", ID: fmt.Sprintf("a%d-%d-%d", round, w, i/10)}, int64(i%10),
 			[]eventstore.NewEvent{note("x")})
 		return err
-	})
-	b.Logf("append: %.0f commands/s vs raw INSERT %.0f/s → ratio %.2f (16 writers)", appendRate, raw, appendRate/raw)
+	}
+	// Interleaved rounds (baseline, append, baseline, append, …): the machine
+	// is shared and noisy, so the ratio is the median of per-round ratios.
+	var raws, appends, ratios []float64
+	for round = range 3 {
+		r := rate(writers, window, rawInsert)
+		a := rate(writers, window, appendOne)
+		raws, appends, ratios = append(raws, r), append(appends, a), append(ratios, a/r)
+		b.Logf("append round %d: %.0f commands/s vs raw INSERT %.0f/s → %.2f", round+1, a, r, a/r)
+	}
+	slices.Sort(raws)
+	slices.Sort(appends)
+	slices.Sort(ratios)
+	raw, appendRate := raws[1], appends[1]
+	b.Logf("append: median ratio %.2f (16 writers, 3 rounds of %v each)", ratios[1], window)
 	b.ReportMetric(raw, "raw-inserts/s")
 	b.ReportMetric(appendRate, "appends/s")
-	b.ReportMetric(appendRate/raw, "append/raw")
+	b.ReportMetric(ratios[1], "append/raw")
 
 	// 3. Latency commit → read model at a steady 500 commands/s.
 	p := newBenchProjection(b, e.db)
@@ -115,28 +151,64 @@ func runFoundation(b *testing.B, dbURL string, backlog int) {
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	stop()
 
-	// 4. Catch-up on a backlog, and 5. replay of the whole log.
+	// 4. Catch-up on a backlog: the checkpoint is rewound to just before the
+	// backlog for each variant (handler shape × batch size).
 	before, _ := e.store.Head(ctx)
 	fillBacklog(b, e, backlog)
 	head, _ = e.store.Head(ctx)
-	start := time.Now()
-	e.start(b, relay.Config{}, p.consumer())
-	e.waitReached(b, "bench", head)
-	catchUp := float64(head-before) / time.Since(start).Seconds()
-	b.Logf("catch-up: %d events at %.0f events/s (batch 100)", head-before, catchUp)
-	b.ReportMetric(catchUp, "catchup-events/s")
+	var startCursor struct {
+		Pos int64  `db:"offset_acked"`
+		Tx  string `db:"tx"`
+	}
+	txCol := "CAST(last_processed_transaction_id AS TEXT)"
+	if err := e.db.Get(&startCursor, e.db.Rebind(`SELECT offset_acked, `+txCol+` AS tx FROM consumer_offsets WHERE consumer_group = ?`), "bench"); err != nil {
+		b.Fatal(err)
+	}
+	for _, v := range []struct {
+		name     string
+		consumer relay.Consumer
+		batch    int
+	}{
+		{"read-then-write, batch 100", p.consumer(), 100},
+		{"read-then-write, batch 1000", p.consumer(), 1000},
+		{"guarded upsert, batch 100", p.upsertConsumer("bench"), 100},
+		{"guarded upsert, batch 1000", p.upsertConsumer("bench"), 1000},
+	} {
+		rewind := `UPDATE consumer_offsets SET offset_acked = ? WHERE consumer_group = 'bench'`
+		args := []any{startCursor.Pos}
+		if e.db.Dialect() == database.Postgres {
+			rewind = `UPDATE consumer_offsets SET offset_acked = ?, last_processed_transaction_id = CAST(? AS xid8) WHERE consumer_group = 'bench'`
+			args = append(args, startCursor.Tx)
+		}
+		if _, err := e.db.Exec(e.db.Rebind(rewind), args...); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.db.Exec(`DELETE FROM rm_bench`); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		stop := e.start(b, relay.Config{BatchSize: v.batch}, v.consumer)
+		e.waitReached(b, "bench", head)
+		catchUp := float64(head-before) / time.Since(start).Seconds()
+		stop()
+		b.Logf("catch-up (%s): %d events at %.0f events/s", v.name, head-before, catchUp)
+		b.ReportMetric(catchUp, "catchup-"+strings.ReplaceAll(strings.ReplaceAll(v.name, ", batch ", "-"), " ", "-")+"-events/s")
+	}
 
-	rp, err := relay.NewReplayer(e.store, relay.Config{}, nil, nil)
-	if err != nil {
-		b.Fatal(err)
+	// 5. Replay of the whole log (batches of 1000 in short transactions).
+	for _, c := range []relay.Consumer{p.consumer(), p.upsertConsumer("bench")} {
+		rp, err := relay.NewReplayer(e.store, relay.Config{}, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res, err := rp.Replay(ctx, c, relay.ReplayOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		replay := float64(res.Events) / res.Duration.Seconds()
+		b.Logf("replay: %d events in %v → %.0f events/s", res.Events, res.Duration.Round(time.Millisecond), replay)
+		b.ReportMetric(replay, "replay-events/s")
 	}
-	res, err := rp.Replay(ctx, p.consumer(), relay.ReplayOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	replay := float64(res.Events) / res.Duration.Seconds()
-	b.Logf("replay: %d events in %v → %.0f events/s", res.Events, res.Duration.Round(time.Millisecond), replay)
-	b.ReportMetric(replay, "replay-events/s")
 }
 
 // rate runs f from n goroutines for the window and returns calls per second.
@@ -203,7 +275,7 @@ func steadyLatency(b *testing.B, e *env, perSecond int, d time.Duration) (p50, p
 }
 
 // fillBacklog appends n events quickly (1000 per append, 100 streams).
-func fillBacklog(b *testing.B, e *env, n int) {
+func fillBacklog(b testing.TB, e *env, n int) {
 	ctx := context.Background()
 	evs := make([]eventstore.NewEvent, 1000)
 	for i := range evs {

@@ -40,8 +40,9 @@ func (s *Signal) Notify() {
 //
 // On PostgreSQL a woken subscriber may still read nothing: the committed event
 // stays below the visibility fence while any older transaction in the cluster
-// is open. So after a wake-up the subscriber chases: it polls again after 1 ms,
-// 2 ms, 4 ms … (capped at 100 ms) for up to chaseFor, until it reads events.
+// is open. So after a wake-up, and after any read that found events, the
+// subscriber chases: it polls again after 1 ms, 2 ms, 4 ms … (capped at
+// 100 ms) for up to chaseFor.
 // One per subscriber; HandleError is called from the subscriber's one goroutine.
 type wakeBackoff struct {
 	wake          *Signal
@@ -78,7 +79,11 @@ func (b *wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, er
 	}
 	defer func() { b.armed = b.wake.Wait() }()
 	if !noMsg {
-		b.chaseUntil = time.Time{}
+		// Events are flowing: more may be just behind the fence, and wake-ups
+		// that arrived while reading are superseded by re-arming below, so
+		// keep looking quickly for a while.
+		b.chaseUntil = time.Now().Add(chaseFor)
+		b.chaseDelay = time.Millisecond
 		return 0
 	}
 	wait := b.pollInterval

@@ -13,15 +13,16 @@ CREATE TABLE events (
     tenant_id       TEXT        NOT NULL,
     event_type      TEXT        NOT NULL,
     schema_version  INTEGER     NOT NULL CHECK (schema_version > 0),
-    payload         JSONB       NOT NULL,
-    metadata        JSONB       NOT NULL,
+    -- json, not jsonb: the text is kept exactly as appended (events are never
+    -- rewritten) and is cheaper to write and to read back; projections decode in Go.
+    payload         JSON        NOT NULL,
+    metadata        JSON        NOT NULL,
     recorded_at     TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (transaction_id, position)
 );
 CREATE UNIQUE INDEX events_position_key ON events (position);
 CREATE UNIQUE INDEX events_event_id_key ON events (event_id);
 CREATE UNIQUE INDEX events_stream_version_key ON events (stream_type, stream_id, stream_version);
-CREATE INDEX events_tenant_position_idx ON events (tenant_id, position);
 
 -- Uniqueness reservations (a tenant slug, a domain, a user's email in a tenant),
 -- written in the same transaction as the events that claim them.

@@ -15,7 +15,6 @@ CREATE TABLE events (
     recorded_at     TEXT    NOT NULL,
     UNIQUE (stream_type, stream_id, stream_version)
 );
-CREATE INDEX events_tenant_position_idx ON events (tenant_id, position);
 
 CREATE TABLE reservations (
     scope        TEXT NOT NULL,

@@ -507,7 +507,7 @@ func ScanEvent(row Scanner) (Event, error) {
 		e        Event
 		payload  []byte
 		metadata []byte
-		recorded Time
+		recorded database.Time
 		txID     int64
 	)
 	if err := row.Scan(&e.Position, &e.ID, &e.Stream.Type, &e.Stream.ID, &e.Version, &e.Stream.TenantID,

@@ -224,7 +224,7 @@ type sqliteOffsets struct{}
 func (sqliteOffsets) AckMessageQuery(p wmsql.AckMessageQueryParams) (wmsql.Query, error) {
 	return wmsql.Query{
 		Query: `UPDATE consumer_offsets SET offset_acked = ?, updated_at = ? WHERE consumer_group = ?`,
-		Args:  []any{p.LastRow.Offset, eventstore.FormatTime(time.Now()), p.ConsumerGroup},
+		Args:  []any{p.LastRow.Offset, database.FormatTime(time.Now()), p.ConsumerGroup},
 	}, nil
 }
 

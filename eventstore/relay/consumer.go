@@ -113,7 +113,7 @@ func (t *Tx) Select(ctx context.Context, dest any, query string, args ...any) er
 // Time returns ts in the form the dialect's timestamp columns take.
 func (t *Tx) Time(ts time.Time) any {
 	if t.dialect == database.SQLite {
-		return eventstore.FormatTime(ts)
+		return database.FormatTime(ts)
 	}
 	return ts.UTC()
 }

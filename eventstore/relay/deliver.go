@@ -156,7 +156,7 @@ func (a *applier) deadLetter(ctx context.Context, tx *sqlx.Tx, e eventstore.Even
 	now := a.now()
 	var at any = now.UTC()
 	if a.dialect == database.SQLite {
-		at = eventstore.FormatTime(now)
+		at = database.FormatTime(now)
 	}
 	msg := cause.Error()
 	if len(msg) > 4000 {

@@ -268,7 +268,7 @@ func setCheckpoint(ctx context.Context, tx *database.WriteTx, consumer string, c
 			cur.Position, strconv.FormatUint(cur.TxID, 10), consumer)
 	} else {
 		_, err = tx.ExecContext(ctx, `UPDATE consumer_offsets SET offset_acked = ?, updated_at = ? WHERE consumer_group = ?`,
-			cur.Position, eventstore.FormatTime(time.Now()), consumer)
+			cur.Position, database.FormatTime(time.Now()), consumer)
 	}
 	if err != nil {
 		return fmt.Errorf("set checkpoint of %s: %w", consumer, err)

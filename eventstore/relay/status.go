@@ -41,7 +41,7 @@ func Statuses(ctx context.Context, store *eventstore.Store, consumers []Consumer
 	for _, c := range consumers {
 		s := Status{Name: c.Name, Kind: c.Kind, Head: head}
 		var cur eventstore.Cursor
-		var updated eventstore.Time
+		var updated database.Time
 		q := `SELECT offset_acked, ` + txSelect(db) + `, updated_at FROM consumer_offsets WHERE consumer_group = ?`
 		var tx int64
 		err := db.QueryRowxContext(ctx, db.Rebind(q), c.Name).Scan(&cur.Position, &tx, &updated)
@@ -55,7 +55,7 @@ func Statuses(ctx context.Context, store *eventstore.Store, consumers []Consumer
 			return nil, fmt.Errorf("count lag of %s: %w", c.Name, err)
 		}
 		if s.LagEvents > 0 {
-			var oldest eventstore.Time
+			var oldest database.Time
 			q := `SELECT recorded_at FROM events WHERE ` + after + ` ORDER BY ` + orderColumns(db) + ` LIMIT 1`
 			if err := db.QueryRowxContext(ctx, db.Rebind(q), args...).Scan(&oldest); err != nil {
 				return nil, fmt.Errorf("read oldest unprocessed event of %s: %w", c.Name, err)
@@ -81,7 +81,7 @@ type DeadLetter struct {
 	TenantID  string          `db:"tenant_id"`
 	Error     string          `db:"error"`
 	Attempts  int             `db:"attempts"`
-	FailedAt  eventstore.Time `db:"failed_at"`
+	FailedAt  database.Time `db:"failed_at"`
 }
 
 // DeadLetters lists up to limit unresolved dead letters of a consumer ("" for all), oldest first.

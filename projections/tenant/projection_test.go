@@ -60,7 +60,7 @@ func snapshot(tb testing.TB, db *database.DB) readModel {
 			r                         tenantRow
 			domains, modules, locales string
 			settings                  string
-			createdAt, updatedAt      eventstore.Time
+			createdAt, updatedAt      database.Time
 		)
 		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.Status, &domains, &modules, &r.DefaultLocale, &locales, &settings, &r.Version, &createdAt, &updatedAt); err != nil {
 			tb.Fatal(err)

@@ -83,8 +83,8 @@ type viewRow struct {
 	Locales       string    `db:"locales"`
 	Settings      string    `db:"settings"`
 	Version       int64     `db:"version"`
-	CreatedAt     timestamp `db:"created_at"`
-	UpdatedAt     timestamp `db:"updated_at"`
+	CreatedAt     database.Time `db:"created_at"`
+	UpdatedAt     database.Time `db:"updated_at"`
 }
 
 func (r viewRow) view() (View, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	metricsreg "github.com/rustok/rustok/platform/metrics"
 	"log/slog"
 	"strings"
 
@@ -36,30 +37,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.errors, err = register(reg, m.errors); err != nil {
+	if m.errors, err = metricsreg.Register(reg, m.errors); err != nil {
 		return nil, err
 	}
-	if m.resolverDuration, err = register(reg, m.resolverDuration); err != nil {
+	if m.resolverDuration, err = metricsreg.Register(reg, m.resolverDuration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c on reg, or returns the identical collector already
-// registered (several handlers may share one registry, as tests do).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	var zero C
-	return zero, fmt.Errorf("register graphql metrics: %w", err)
 }
 
 // withCode returns a client error carrying extensions.code.

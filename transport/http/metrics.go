@@ -1,8 +1,7 @@
 package httpserver
 
 import (
-	"errors"
-	"fmt"
+	metricsreg "github.com/rustok/rustok/platform/metrics"
 	"strconv"
 	"time"
 
@@ -31,30 +30,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
+	if m.requests, err = metricsreg.Register(reg, m.requests); err != nil {
 		return nil, err
 	}
-	if m.duration, err = register(reg, m.duration); err != nil {
+	if m.duration, err = metricsreg.Register(reg, m.duration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c on reg, or returns the identical collector already
-// registered (several servers may share one registry, as tests do).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	var zero C
-	return zero, fmt.Errorf("register http metrics: %w", err)
 }
 
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {

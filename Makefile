@@ -28,7 +28,9 @@ test-short:
 
 ## bench: the benchmarks of docs/benchmarks.md (set RUSTOK_TEST_POSTGRES_URL for the PostgreSQL figures)
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./bench/...
+	$(GO) test -run '^$$' -bench Foundation -benchtime 1x -timeout 30m ./eventstore/relay/
+	$(GO) test -run '^$$' -bench Append -benchtime 3s ./eventstore/
+	$(GO) test -run '^$$' -bench . ./transport/graphql/
 
 ## lint: formatting and vet
 lint: vet

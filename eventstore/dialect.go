@@ -80,4 +80,3 @@ func (d dialect) txArg(tx uint64) any {
 	}
 	return int64(tx)
 }
-

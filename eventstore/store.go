@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -40,6 +40,8 @@ type Store struct {
 	d       dialect
 	opts    Options
 	metrics storeMetrics
+	// insertSQLs caches the insert statement per number of events.
+	insertSQLs sync.Map
 }
 
 type storeMetrics struct {
@@ -57,10 +59,7 @@ func New(db *database.DB, opts Options) (*Store, error) {
 		opts.Now = time.Now
 	}
 	if opts.NewID == nil {
-		opts.NewID = func() (string, error) {
-			id, err := uuid.NewV7()
-			return id.String(), err
-		}
+		opts.NewID = newIDSource().newID
 	}
 	if opts.MaxEventsPerAppend <= 0 {
 		opts.MaxEventsPerAppend = 1000
@@ -220,25 +219,30 @@ type encodedEvent struct {
 }
 
 func (s *Store) encode(events []NewEvent, meta Metadata) ([]encodedEvent, error) {
-	m, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("encode metadata: %w", err)
+	m := []byte("{}")
+	if meta != (Metadata{}) {
+		var err error
+		if m, err = json.Marshal(meta); err != nil {
+			return nil, fmt.Errorf("encode metadata: %w", err)
+		}
 	}
 	out := make([]encodedEvent, len(events))
 	for i, e := range events {
 		var p []byte
 		switch v := e.Payload.(type) {
 		case json.RawMessage:
+			// Only raw JSON needs checking: json.Marshal's output is valid.
+			if !json.Valid(v) {
+				return nil, fmt.Errorf("encode %s payload: invalid JSON: %w", e.Type, ErrInvalidAppend)
+			}
 			p = v
 		case nil:
 			p = []byte("{}")
 		default:
+			var err error
 			if p, err = json.Marshal(v); err != nil {
 				return nil, fmt.Errorf("encode %s payload: %w", e.Type, err)
 			}
-		}
-		if !json.Valid(p) {
-			return nil, fmt.Errorf("encode %s payload: invalid JSON: %w", e.Type, ErrInvalidAppend)
 		}
 		id, err := s.opts.NewID()
 		if err != nil {
@@ -284,29 +288,14 @@ type execer interface {
 // concurrent writer took the version first.
 func (s *Store) insertEvents(ctx context.Context, q execer, stream Stream, expected int64, rows []encodedEvent) (Result, error) {
 	now := s.d.now(s.opts.Now())
-	c := s.d.cast
-	var b strings.Builder
-	// One VALUES row per event (id, ordinal, type, schema version, payload,
-	// metadata); the stream, tenant, time and expected version are bound once.
-	fmt.Fprintf(&b, `WITH cur AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM events WHERE stream_type = ? AND stream_id = ?)
-		INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at)
-		SELECT %s, %s, %s, cur.v + %s, %s, %s, %s, %s, %s, %s FROM cur, (VALUES `,
-		c("e.column1", "uuid"), c("?", "text"), c("?", "text"), c("e.column2", "int"), c("?", "text"),
-		c("e.column3", "text"), c("e.column4", "int"), c("e.column5", "json"), c("e.column6", "json"), c("?", "time"))
 	args := make([]any, 0, 8+len(rows)*6)
 	args = append(args, stream.Type, stream.ID, stream.Type, stream.ID, stream.TenantID, now)
 	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, ?, ?, ?, ?)")
-		// VALUES parameters are text on PostgreSQL; the CASTs above convert.
+		// VALUES parameters are text on PostgreSQL; the CASTs convert.
 		args = append(args, r.id, strconv.Itoa(i+1), r.typ, strconv.Itoa(r.schema), r.payload, r.metadata)
 	}
-	fmt.Fprintf(&b, `) AS %s WHERE %s < 0 OR cur.v = %s ORDER BY %s RETURNING position, stream_version`,
-		s.d.valuesAlias, c("?", "int"), c("?", "int"), c("e.column2", "int"))
 	args = append(args, expected, expected)
-	rs, err := q.QueryxContext(ctx, q.Rebind(b.String()), args...)
+	rs, err := q.QueryxContext(ctx, s.insertSQL(len(rows)), args...)
 	if err != nil {
 		if database.IsUniqueViolation(err) {
 			return Result{}, &ConflictError{Stream: stream, Expected: expected, Actual: -1}
@@ -343,6 +332,33 @@ func (s *Store) insertEvents(ctx context.Context, q execer, stream Stream, expec
 		return Result{}, fmt.Errorf("insert events: %d of %d rows inserted", n, len(rows))
 	}
 	return res, nil
+}
+
+// insertSQL returns the (bound) insert statement for n events, built once per n.
+func (s *Store) insertSQL(n int) string {
+	if q, ok := s.insertSQLs.Load(n); ok {
+		return q.(string)
+	}
+	c := s.d.cast
+	var b strings.Builder
+	// One VALUES row per event (id, ordinal, type, schema version, payload,
+	// metadata); the stream, tenant, time and expected version are bound once.
+	fmt.Fprintf(&b, `WITH cur AS (SELECT COALESCE(MAX(stream_version), 0) AS v FROM events WHERE stream_type = ? AND stream_id = ?)
+		INSERT INTO events (event_id, stream_type, stream_id, stream_version, tenant_id, event_type, schema_version, payload, metadata, recorded_at)
+		SELECT %s, %s, %s, cur.v + %s, %s, %s, %s, %s, %s, %s FROM cur, (VALUES `,
+		c("e.column1", "uuid"), c("?", "text"), c("?", "text"), c("e.column2", "int"), c("?", "text"),
+		c("e.column3", "text"), c("e.column4", "int"), c("e.column5", "json"), c("e.column6", "json"), c("?", "time"))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	fmt.Fprintf(&b, `) AS %s WHERE %s < 0 OR cur.v = %s ORDER BY %s RETURNING position, stream_version`,
+		s.d.valuesAlias, c("?", "int"), c("?", "int"), c("e.column2", "int"))
+	q := s.db.Rebind(b.String())
+	s.insertSQLs.Store(n, q)
+	return q
 }
 
 func (s *Store) streamVersion(ctx context.Context, q execer, streamType, streamID string) (int64, error) {

@@ -72,15 +72,15 @@ func Statuses(ctx context.Context, store *eventstore.Store, consumers []Consumer
 
 // DeadLetter is one recorded delivery failure.
 type DeadLetter struct {
-	ID        int64           `db:"id"`
-	Consumer  string          `db:"consumer_group"`
-	Position  int64           `db:"position"`
-	EventID   string          `db:"event_id"`
-	EventType string          `db:"event_type"`
-	Stream    string          `db:"stream"`
-	TenantID  string          `db:"tenant_id"`
-	Error     string          `db:"error"`
-	Attempts  int             `db:"attempts"`
+	ID        int64         `db:"id"`
+	Consumer  string        `db:"consumer_group"`
+	Position  int64         `db:"position"`
+	EventID   string        `db:"event_id"`
+	EventType string        `db:"event_type"`
+	Stream    string        `db:"stream"`
+	TenantID  string        `db:"tenant_id"`
+	Error     string        `db:"error"`
+	Attempts  int           `db:"attempts"`
 	FailedAt  database.Time `db:"failed_at"`
 }
 

@@ -73,16 +73,16 @@ const viewColumns = `t.id, t.slug, t.name, t.status, t.domains, t.modules, t.def
 // viewRow is one row of viewColumns. JSON columns arrive as text (JSONB on
 // PostgreSQL, TEXT on SQLite).
 type viewRow struct {
-	ID            string    `db:"id"`
-	Slug          string    `db:"slug"`
-	Name          string    `db:"name"`
-	Status        string    `db:"status"`
-	Domains       string    `db:"domains"`
-	Modules       string    `db:"modules"`
-	DefaultLocale string    `db:"default_locale"`
-	Locales       string    `db:"locales"`
-	Settings      string    `db:"settings"`
-	Version       int64     `db:"version"`
+	ID            string        `db:"id"`
+	Slug          string        `db:"slug"`
+	Name          string        `db:"name"`
+	Status        string        `db:"status"`
+	Domains       string        `db:"domains"`
+	Modules       string        `db:"modules"`
+	DefaultLocale string        `db:"default_locale"`
+	Locales       string        `db:"locales"`
+	Settings      string        `db:"settings"`
+	Version       int64         `db:"version"`
 	CreatedAt     database.Time `db:"created_at"`
 	UpdatedAt     database.Time `db:"updated_at"`
 }

@@ -83,7 +83,7 @@ func startServer(t *testing.T, cfg config.Config) *testServer {
 func createTenant(t *testing.T, a *app, h tenantHandlers, slug string, domains ...string) (id string, position int64) {
 	t.Helper()
 	ctx := context.Background()
-	res, err := h.create.Handle(ctx, tenantcmd.CreateTenant{Slug: slug, Name: "Tenant " + slug, Domains: domains, Actor: cliActor()})
+	res, err := h.create.Handle(ctx, tenantcmd.CreateTenant{Slug: slug, Name: "Tenant " + slug, Domains: domains, Actor: (&cli{environ: []string{"USER=test"}}).actor()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +208,33 @@ func TestServeTenantResolution(t *testing.T) {
 		_, out, raw = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { type streamVersion actorId } } } }`, shopID))
 		if !strings.Contains(raw, `"totalCount":2`) || !strings.Contains(raw, `"type":"tenant.created"`) || !strings.Contains(raw, `"hasNextPage":true`) || !strings.Contains(raw, `"actorId":"cli:`) {
 			t.Fatalf("history: %s", raw)
+		}
+		var page1 struct {
+			History struct {
+				PageInfo struct{ EndCursor string } `json:"pageInfo"`
+			} `json:"history"`
+		}
+		_ = json.Unmarshal([]byte(fmt.Sprintf(`{"history":%s}`, out.Data["history"])), &page1)
+		_, out, raw = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, first: 5, after: %q) { pageInfo { hasNextPage hasPreviousPage } edges { node { type streamVersion } } } }`, shopID, page1.History.PageInfo.EndCursor))
+		if !strings.Contains(raw, `"type":"tenant.updated"`) || strings.Contains(raw, `"tenant.created"`) || !strings.Contains(raw, `"hasPreviousPage":true`) || !strings.Contains(raw, `"hasNextPage":false`) {
+			t.Fatalf("history page 2: %s", raw)
+		}
+		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, after: "not-a-cursor") { totalCount } }`, shopID))
+		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+			t.Fatalf("history with a bad cursor: %+v", out.Errors)
+		}
+
+		// Module registry and tenant modules follow the tenant's toggles.
+		_, out, raw = ts.graphql(t, tenantHeader("shop"), `{ moduleRegistry { moduleSlug kind enabled dependencies } tenantModules { moduleSlug enabled settings } }`)
+		for _, want := range []string{
+			`{"dependencies":[],"enabled":true,"kind":"CORE","moduleSlug":"tenant"}`,
+			`{"dependencies":["content"],"enabled":false,"kind":"OPTIONAL","moduleSlug":"blog"}`,
+			`{"enabled":true,"moduleSlug":"commerce","settings":"{}"}`,
+			`{"enabled":false,"moduleSlug":"alloy","settings":"{}"}`,
+		} {
+			if !strings.Contains(raw, want) {
+				t.Fatalf("module fields lack %s: %s", want, raw)
+			}
 		}
 		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q) { totalCount } }`, otherID))
 		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,9 +48,9 @@ func newTenantHandlers(a *app) (tenantHandlers, error) {
 	}, nil
 }
 
-// cliActor is the metadata of commands an operator runs from the CLI.
-func cliActor() eventstore.Metadata {
-	user := os.Getenv("USER")
+// actor is the metadata of commands an operator runs from the CLI.
+func (c *cli) actor() eventstore.Metadata {
+	user := c.getenv("USER")
 	if user == "" {
 		user = "unknown"
 	}
@@ -139,7 +138,7 @@ func (c *cli) tenantsCreate() *cobra.Command {
 				if err != nil {
 					return "", commands.Result{}, err
 				}
-				res, err := h.create.Handle(cmd.Context(), tenantcmd.CreateTenant{ID: id.String(), Slug: slug, Name: name, Domains: domains, Actor: cliActor()})
+				res, err := h.create.Handle(cmd.Context(), tenantcmd.CreateTenant{ID: id.String(), Slug: slug, Name: name, Domains: domains, Actor: c.actor()})
 				if err != nil {
 					return "", res, err
 				}
@@ -164,7 +163,7 @@ func (c *cli) tenantsUpdate() *cobra.Command {
 		Short: "Rename a tenant or change its domains (TENANT is a slug or an id)",
 		Args:  exactArgs(1, "TENANT (a slug or an id)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u := tenantcmd.UpdateTenant{Tenant: args[0], AddDomains: add, RemoveDomains: remove, Actor: cliActor()}
+			u := tenantcmd.UpdateTenant{Tenant: args[0], AddDomains: add, RemoveDomains: remove, Actor: c.actor()}
 			if cmd.Flags().Changed("name") {
 				u.Name = &name
 			}
@@ -205,9 +204,9 @@ func (c *cli) tenantsStatus(verb string) *cobra.Command {
 				var res commands.Result
 				var err error
 				if verb == "disable" {
-					res, err = h.disable.Handle(cmd.Context(), tenantcmd.DisableTenant{Tenant: args[0], Actor: cliActor()})
+					res, err = h.disable.Handle(cmd.Context(), tenantcmd.DisableTenant{Tenant: args[0], Actor: c.actor()})
 				} else {
-					res, err = h.enable.Handle(cmd.Context(), tenantcmd.EnableTenant{Tenant: args[0], Actor: cliActor()})
+					res, err = h.enable.Handle(cmd.Context(), tenantcmd.EnableTenant{Tenant: args[0], Actor: c.actor()})
 				}
 				if err != nil {
 					return "", res, err
@@ -233,7 +232,7 @@ func (c *cli) tenantsModules() *cobra.Command {
 			Args:  exactArgs(2, "TENANT and MODULE"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return c.withTenants(cmd.Context(), func(a *app, h tenantHandlers) (string, commands.Result, error) {
-					res, err := h.toggle.Handle(cmd.Context(), tenantcmd.ToggleModule{Tenant: args[0], Module: args[1], Enabled: verb == "enable", Actor: cliActor()})
+					res, err := h.toggle.Handle(cmd.Context(), tenantcmd.ToggleModule{Tenant: args[0], Module: args[1], Enabled: verb == "enable", Actor: c.actor()})
 					if err != nil {
 						return "", res, err
 					}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,7 +214,14 @@ func (r *Replayer) swapOnce(ctx context.Context, db *database.DB, a *applier, c 
 		n += int64(len(evs))
 		cur = evs[len(evs)-1].Cursor()
 	}
-	for live, fresh := range tables {
+	lives := slices.Sorted(maps.Keys(tables))
+	if db.Dialect() == database.Postgres {
+		if err := lockForSwap(ctx, tx, lives); err != nil {
+			return 0, 0, err
+		}
+	}
+	for _, live := range lives {
+		fresh := tables[live]
 		if db.Dialect() == database.Postgres {
 			if err := moveSequences(ctx, tx, live, fresh); err != nil {
 				return 0, 0, err
@@ -237,6 +246,42 @@ func (r *Replayer) swapOnce(ctx context.Context, db *database.DB, a *applier, c 
 		return 0, 0, fmt.Errorf("commit swap: %w", err)
 	}
 	return n, cur.Position, nil
+}
+
+// lockForSwap takes ACCESS EXCLUSIVE locks on every live table at once, with
+// a short lock_timeout, retrying with back-off. A reader whose one statement
+// touches two of the tables (a join) could otherwise hold one and wait for the
+// other while the swap holds the second: a deadlock PostgreSQL breaks by
+// failing the reader. Giving up and retrying, the swap never holds a lock
+// while it waits long, so readers only wait a few milliseconds, never fail.
+func lockForSwap(ctx context.Context, tx *database.WriteTx, lives []string) error {
+	stmt := `LOCK TABLE ` + strings.Join(lives, ", ") + ` IN ACCESS EXCLUSIVE MODE`
+	for attempt := 1; ; attempt++ {
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT swap_lock`); err != nil {
+			return fmt.Errorf("lock tables for swap: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '50ms'`); err != nil {
+			return fmt.Errorf("lock tables for swap: %w", err)
+		}
+		_, err := tx.ExecContext(ctx, stmt)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE SAVEPOINT swap_lock`)
+			return err
+		}
+		var pgErr interface{ SQLState() string }
+		if !errors.As(err, &pgErr) || pgErr.SQLState() != "55P03" || attempt >= 100 {
+			return fmt.Errorf("lock tables for swap: %w", err)
+		}
+		// lock_not_available: let the readers finish, then try again.
+		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT swap_lock`); rbErr != nil {
+			return fmt.Errorf("lock tables for swap: %w", rbErr)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(min(attempt, 10)) * 5 * time.Millisecond):
+		}
+	}
 }
 
 // moveSequences hands the serial sequences owned by live over to fresh: the

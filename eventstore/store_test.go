@@ -216,23 +216,28 @@ func TestStore(t *testing.T) {
 			for i := range 6 {
 				mustAppend(t, s, stream, int64(i+1), ev(fmt.Sprint(i)))
 			}
-			var all []eventstore.Event
-			cur := eventstore.Cursor{}
-			for {
-				page, err := s.ReadAll(ctx, cur, 3)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(page) == 0 {
-					break
-				}
-				all = append(all, page...)
-				cur = page[len(page)-1].Cursor()
-			}
+			// On PostgreSQL other tests' open transactions may hold the
+			// cluster-wide fence a moment: page through until all 7 are seen.
 			var mine []eventstore.Event
-			for _, e := range all {
-				if e.Position > start {
-					mine = append(mine, e)
+			for deadline := time.Now().Add(10 * time.Second); len(mine) < 7 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				var all []eventstore.Event
+				cur := eventstore.Cursor{}
+				for {
+					page, err := s.ReadAll(ctx, cur, 3)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(page) == 0 {
+						break
+					}
+					all = append(all, page...)
+					cur = page[len(page)-1].Cursor()
+				}
+				mine = mine[:0]
+				for _, e := range all {
+					if e.Position > start {
+						mine = append(mine, e)
+					}
 				}
 			}
 			if len(mine) != 7 {

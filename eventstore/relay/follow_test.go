@@ -119,3 +119,23 @@ func TestFollowSeesOnlyNewEventsOnce(t *testing.T) {
 		}
 	})
 }
+
+func TestLastStatusesAreRefreshed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dbtest.URL(t, "sqlite"))
+	p := newNotes(t, e.db, "st")
+	r := e.append(t, "s", 0, note("x"))
+	e.start(t, relay.Config{StatusInterval: 20 * time.Millisecond}, p.consumer("st"))
+	e.waitReached(t, "st", r.Position)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sts, ok := e.runner.LastStatuses()
+		if ok && len(sts) == 1 && sts[0].Name == "st" && sts[0].Position == r.Position && sts[0].LagEvents == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("LastStatuses = %+v, %v; want st caught up at %d", sts, ok, r.Position)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -110,6 +110,8 @@ type Runner struct {
 	running   chan struct{}
 	started   atomic.Bool
 	healthy   atomic.Bool
+	// statuses holds the latest refreshGauges result, for readiness checks.
+	statuses atomic.Pointer[[]Status]
 }
 
 // NewRunner checks the consumers (unique valid names) and returns a Runner.
@@ -224,14 +226,27 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
+// LastStatuses returns the consumer statuses of the latest refresh (every
+// Config.StatusInterval, the first at start), and false before the first one.
+// Readiness checks use it instead of counting the lag on every probe.
+func (r *Runner) LastStatuses() ([]Status, bool) {
+	p := r.statuses.Load()
+	if p == nil {
+		return nil, false
+	}
+	return *p, true
+}
+
 func (r *Runner) refreshGauges(ctx context.Context) {
 	t := time.NewTicker(r.cfg.StatusInterval)
 	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 		sts, err := Statuses(ctx, r.store, r.consumers)
 		if err != nil {
@@ -240,6 +255,7 @@ func (r *Runner) refreshGauges(ctx context.Context) {
 			}
 			continue
 		}
+		r.statuses.Store(&sts)
 		for _, s := range sts {
 			r.metrics.Position.WithLabelValues(s.Name).Set(float64(s.Position))
 			r.metrics.LagEvents.WithLabelValues(s.Name).Set(float64(s.LagEvents))

@@ -142,34 +142,16 @@ func (a *app) consumer(name string) (relay.Consumer, bool) {
 	return relay.Consumer{}, false
 }
 
-// catchUp brings consumer name up to position (or just to the visible head
-// when position is 0) in this process, so a CLI read after a CLI write is
-// current even with no server running. On PostgreSQL an event can stay
-// behind the visibility fence while another transaction in the cluster is
-// open, so it repeats (bounded) until the position is reached.
+// catchUp brings consumer name up to position (or to the visible head when
+// position is 0) in this process, so a CLI read after a CLI write is current
+// even with no server running.
 func (a *app) catchUp(ctx context.Context, name string, position int64) error {
 	c, ok := a.consumer(name)
 	if !ok {
 		return fmt.Errorf("unknown consumer %s", name)
 	}
-	deadline := time.Now().Add(shortTimeout)
-	for {
-		if _, err := relay.CatchUp(ctx, a.store, c, a.relayConfig); err != nil {
-			return err
-		}
-		reached, err := relay.Reached(ctx, a.db, name, position)
-		if err != nil || reached {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s did not reach position %d within %s", name, position, shortTimeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	_, err := relay.CatchUpTo(ctx, a.store, c, a.relayConfig, position, shortTimeout)
+	return err
 }
 
 // Close releases the database.

@@ -130,3 +130,33 @@ func catchUpBatch(ctx context.Context, store *eventstore.Store, a *applier, batc
 	}
 	return int64(len(evs)), nil
 }
+
+// CatchUpTo runs CatchUp until consumer c has processed position (see
+// Reached), or returns an error once timeout passes. It repeats because on
+// PostgreSQL an event is visible to consumers only when every older
+// transaction in the cluster has ended (the xid fence), so one pass can stop
+// short of an event that is already committed. It returns how many events it
+// processed. A position ≤ 0 means one pass to the visible head.
+func CatchUpTo(ctx context.Context, store *eventstore.Store, c Consumer, cfg Config, position int64, timeout time.Duration) (int64, error) {
+	deadline := time.Now().Add(timeout)
+	var total int64
+	for {
+		n, err := CatchUp(ctx, store, c, cfg)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		reached, err := Reached(ctx, store.DB(), c.Name, position)
+		if err != nil || reached {
+			return total, err
+		}
+		if time.Now().After(deadline) {
+			return total, fmt.Errorf("catch up %s: position %d not reached within %s", c.Name, position, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -2,9 +2,7 @@ package tenant_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -186,34 +184,15 @@ func newStore(tb testing.TB, dbURL string) (*database.DB, *eventstore.Store) {
 	return db, store
 }
 
-// catchUp applies the projection in this goroutine until its checkpoint
-// reaches position last, and returns how many events it applied. It loops
-// because on PostgreSQL an event becomes visible to consumers only once every
-// older transaction on the server has ended (the relay's xid fence), and
-// other tests share the server.
+// catchUp applies the projection in this goroutine until it has processed
+// position last (relay.CatchUpTo), and returns how many events it applied.
 func catchUp(tb testing.TB, db *database.DB, store *eventstore.Store, last int64) int64 {
 	tb.Helper()
-	var total int64
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := relay.CatchUp(context.Background(), store, tenantproj.Projection(), fast)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		total += n
-		var acked int64 // stays 0 while no batch was committed: there is no row yet
-		err = db.Get(&acked, db.Rebind(`SELECT offset_acked FROM consumer_offsets WHERE consumer_group = ?`), tenantproj.Name)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			tb.Fatal(err)
-		}
-		if acked >= last {
-			return total
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("projection stuck at position %d, want %d", acked, last)
-		}
-		time.Sleep(10 * time.Millisecond)
+	n, err := relay.CatchUpTo(context.Background(), store, tenantproj.Projection(), fast, last, 30*time.Second)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	return n
 }
 
 func deadLetters(tb testing.TB, db *database.DB) []string {

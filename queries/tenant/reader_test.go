@@ -2,7 +2,6 @@ package tenant_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -74,27 +73,10 @@ func (e *env) must(tb testing.TB) func(commands.Result, error) {
 }
 
 // project applies the tenants projection up to the last command's position.
-// It loops because on PostgreSQL an event is visible to consumers only once
-// every older transaction on the server has ended, and other tests share it.
 func (e *env) project(tb testing.TB) {
 	tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := relay.CatchUp(context.Background(), e.store, tenantproj.Projection(), relay.Config{}); err != nil {
-			tb.Fatal(err)
-		}
-		var acked int64
-		err := e.db.Get(&acked, e.db.Rebind(`SELECT offset_acked FROM consumer_offsets WHERE consumer_group = ?`), tenantproj.Name)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			tb.Fatal(err)
-		}
-		if acked >= e.last {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("projection stuck at %d, want %d", acked, e.last)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if _, err := relay.CatchUpTo(context.Background(), e.store, tenantproj.Projection(), relay.Config{}, e.last, 30*time.Second); err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -93,10 +93,9 @@ func (s *Store) DB() *database.DB { return s.db }
 type AppendOption func(*appendRequest)
 
 type appendRequest struct {
-	meta     Metadata
-	reserve  []reservation
-	release  []reservation
-	noNotify bool
+	meta    Metadata
+	reserve []reservation
+	release []reservation
 }
 
 type reservation struct{ scope, value string }

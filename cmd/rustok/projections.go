@@ -140,20 +140,31 @@ func (c *cli) projectionsReplay() *cobra.Command {
 }
 
 func (c *cli) replayOne(ctx context.Context, rp *relay.Replayer, t relay.Consumer, includeReactors bool) error {
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(c.stderr),
-		progressbar.OptionSetDescription("replay "+t.Name),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("events"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionClearOnFinish(),
-	)
+	// The bar is made on the first report, when the total is known: a bar of
+	// unknown length (-1) starts a spinner goroutine that races with rendering
+	// in progressbar v3.19.1 (seen under -race).
+	var bar *progressbar.ProgressBar
 	res, err := rp.Replay(ctx, t, relay.ReplayOptions{IncludeReactors: includeReactors, Progress: func(done, total int64) {
+		if total <= 0 {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions64(total,
+				progressbar.OptionSetWriter(c.stderr),
+				progressbar.OptionSetDescription("replay "+t.Name),
+				progressbar.OptionShowCount(),
+				progressbar.OptionShowIts(),
+				progressbar.OptionSetItsString("events"),
+				progressbar.OptionThrottle(100*time.Millisecond),
+				progressbar.OptionClearOnFinish(),
+			)
+		}
 		bar.ChangeMax64(total)
 		_ = bar.Set64(done)
 	}})
-	_ = bar.Finish()
+	if bar != nil {
+		_ = bar.Finish()
+	}
 	if err != nil {
 		return err
 	}

@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/netip"
-	"strings"
-
-	"github.com/labstack/echo/v4"
+	"net/url"
 
 	"github.com/rustok/rustok/config"
+	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore/relay"
-	tenantproj "github.com/rustok/rustok/projections/tenant"
+	"github.com/rustok/rustok/platform/tenantcache"
 	tenantqry "github.com/rustok/rustok/queries/tenant"
 	gql "github.com/rustok/rustok/transport/graphql"
 	httpserver "github.com/rustok/rustok/transport/http"
@@ -20,10 +18,17 @@ import (
 
 func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	cfg := s.a.cfg
+	tcfg, err := tenancyConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := tcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("settings.rustok.tenant: %w", err)
+	}
 	srv, err := httpserver.New(httpserver.Config{
 		Host: cfg.Server.Host, Port: cfg.Server.Port, BodyLimit: cfg.Server.BodyLimitBytes(),
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, ShutdownTimeout: cfg.Server.ShutdownTimeout,
-		Development: cfg.Env == config.EnvDevelopment,
+		CORS: s.corsConfig(tcfg),
 	}, httpserver.Deps{
 		Logger: s.a.logger, Registry: s.a.registry, Gatherer: s.a.registry, Ready: s, Modules: s, Version: version,
 		TenantID: func(ctx context.Context) string {
@@ -34,55 +39,98 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tcfg, err := tenancyConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
 	waiter := relay.NewWaiter(s.a.db, nil)
 	if s.runner != nil {
 		waiter = relay.NewWaiter(s.a.db, s.runner.Progress())
 	}
-	h, err := gql.New(gql.Options{
+	var projections []string
+	for _, c := range s.a.consumers {
+		if c.Kind == relay.KindProjection {
+			projections = append(projections, c.Name)
+		}
+	}
+	opts := gql.Options{
 		Limits:        gql.Limits{MaxDepth: cfg.GraphQL.MaxDepth, MaxComplexity: cfg.GraphQL.MaxComplexity, MaxAliases: cfg.GraphQL.MaxAliases},
 		Introspection: cfg.GraphQL.Introspection,
-		Playground:    cfg.GraphQL.Playground,
 		Logger:        s.a.logger,
 		Registry:      s.a.registry,
 		RequestID:     httpserver.RequestID,
-	}, gql.BaseFields(version), gql.TenantFields(gql.TenantDeps{
+		RequireTenant: tenancy.Require,
+		ReadYourWrites: gql.ReadYourWrites{
+			Waiter:    waiter,
+			Head:      s.a.store.Head,
+			Consumers: projections,
+			Timeout:   cfg.GraphQL.ReadYourWritesTimeout,
+		},
+		PlaygroundHeaders: playgroundHeaders(tcfg),
+	}
+	if cfg.GraphQL.Playground {
+		if opts.Playground, err = newPlayground(); err != nil {
+			return nil, err
+		}
+	}
+	h, err := gql.New(opts, gql.BaseFields(version), gql.TenantFields(gql.TenantDeps{
 		Modules: s.a.modules,
 		History: s.a.store,
 		Tenants: reader,
-		Waiter:  waiter,
 		// Until authentication lands (next issue) the event history is only
 		// served in development; elsewhere history answers UNAUTHENTICATED.
-		CanReadLogs:           func(context.Context) bool { return cfg.Env == config.EnvDevelopment },
-		ReadYourWritesTimeout: cfg.GraphQL.ReadYourWritesTimeout,
-		Consumers:             []string{tenantproj.Name},
+		CanReadLogs: func(context.Context) bool { return cfg.Env == config.EnvDevelopment },
 	}))
 	if err != nil {
 		return nil, err
 	}
-	if err := tcfg.Validate(); err != nil {
-		return nil, fmt.Errorf("settings.rustok.tenant: %w", err)
-	}
-	srv.API().Use(skipPlayground(tenancy.Middleware(tcfg, s.resolver)))
-	gql.Mount(srv.API(), h)
+	api := srv.API()
+	// The tenant header is part of every /api answer's identity: no cache
+	// may serve one tenant's answer to another.
+	api.Use(httpserver.Vary(tenantHeaderName(tcfg)))
+	// The GraphQL endpoint resolves its tenant like every /api route, but
+	// lets the handler decide whether it needs one: introspection (GraphiQL
+	// and schema tools opening) needs none. The SDL and GraphiQL's assets
+	// are the same for every tenant.
+	api.Use(tenancy.Middleware(tcfg, s.resolver,
+		tenancy.Public("/api"+gql.SchemaPath, "/api"+gql.AssetsPath),
+		tenancy.Deferred("/api"+gql.RoutePath)))
+	gql.Mount(api, h)
+	srv.WriteErrorsAs("/api"+gql.RoutePath, gql.WriteError)
 	return srv, nil
 }
 
-// skipPlayground lets a browser load the GraphiQL page without a tenant; the
-// page's own requests carry the tenant header.
-func skipPlayground(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		guarded := mw(next)
-		return func(c echo.Context) error {
-			r := c.Request()
-			if r.Method == http.MethodGet && c.Path() == "/api/graphql" && strings.Contains(r.Header.Get("Accept"), "text/html") {
-				return next(c)
-			}
-			return guarded(c)
+// tenantHeaderName is the tenant header of header resolution.
+func tenantHeaderName(tcfg tenancy.Config) string {
+	if tcfg.HeaderName != "" {
+		return tcfg.HeaderName
+	}
+	return tenancy.DefaultHeaderName
+}
+
+// playgroundHeaders pre-fills the tenant header in GraphiQL when the page's
+// own request resolved a tenant under header resolution (with
+// settings.rustok.tenant.default_id, say); under host resolution the page's
+// requests carry the host, and need no header.
+func playgroundHeaders(tcfg tenancy.Config) func(context.Context) map[string]string {
+	return func(ctx context.Context) map[string]string {
+		t, ok := tenancy.FromContext(ctx)
+		if !ok || tcfg.Resolution != tenancy.ResolutionHeader {
+			return nil
 		}
+		return map[string]string{tenantHeaderName(tcfg): t.Slug}
+	}
+}
+
+// corsConfig lets the pages of each active tenant's own domains call the
+// API, besides the origins of the configuration.
+func (s *server) corsConfig(tcfg tenancy.Config) httpserver.CORS {
+	return httpserver.CORS{
+		AllowHeaders: []string{tenantHeaderName(tcfg)},
+		AllowOrigin: func(ctx context.Context, origin *url.URL) bool {
+			host, err := tenantdom.NormalizeHost(origin.Hostname())
+			if err != nil {
+				return false
+			}
+			t, err := s.resolver.Resolve(ctx, tenantcache.Key{Kind: tenantcache.KindHost, Value: host})
+			return err == nil && t.Status == string(tenantdom.StatusActive)
+		},
 	}
 }
 

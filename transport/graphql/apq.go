@@ -1,6 +1,7 @@
 package gql
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 )
@@ -23,7 +24,11 @@ func persistedQueryHash(ext map[string]any) (string, error) {
 		return "", errors.New("extensions.persistedQuery must be an object")
 	}
 	switch v := m["version"].(type) {
-	case float64: // from JSON
+	case json.Number: // from JSON
+		if v.String() != "1" {
+			return "", errors.New("unsupported persisted query version: only version 1 is supported")
+		}
+	case float64:
 		if v != 1 {
 			return "", errors.New("unsupported persisted query version: only version 1 is supported")
 		}

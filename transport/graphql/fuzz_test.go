@@ -34,6 +34,10 @@ func FuzzExecute(f *testing.F) {
 		"query ($a: [[Int!]!] = [[1]]) { health }",
 		`{ echo(msg: """block\nstring""") }`,
 		"\x00\xff{",
+		"{ nodes(first: null) { name } }",
+		`query ($a: [Int] = [null]) { fail(kind: null) }`,
+		`{ echo(msg: "nl") a: echo(msg: null) }`,
+		`{ node { ...on Node @include(if: null) { name } } }`,
 	} {
 		f.Add(seed)
 	}

@@ -56,11 +56,10 @@ import (
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
 	"github.com/graphql-go/graphql/language/ast"
-	"github.com/graphql-go/graphql/language/parser"
-	"github.com/graphql-go/graphql/language/source"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rustok/rustok/domain"
+	httpserver "github.com/rustok/rustok/transport/http"
 )
 
 // Defaults applied by New to zero Limits fields.
@@ -69,6 +68,8 @@ const (
 	DefaultMaxComplexity     = 1000
 	DefaultMaxAliases        = 30
 	DefaultMaxQueryBytes     = 64 << 10 // 64 KiB
+	DefaultMaxTokens         = 5000
+	DefaultMaxNesting        = 64
 	DefaultDocumentCacheSize = 1000
 )
 
@@ -88,6 +89,13 @@ type Limits struct {
 	MaxAliases int
 	// MaxQueryBytes is the largest query text, in bytes. Default 64 KiB.
 	MaxQueryBytes int
+	// MaxTokens is the most lexical tokens (names, punctuators, numbers,
+	// strings) a query may have, counted before it is parsed. Default 5000.
+	MaxTokens int
+	// MaxNesting is the deepest nesting of braces, brackets and parentheses
+	// a query may have (selection sets, list and object values, argument
+	// lists), counted before it is parsed. Default 64.
+	MaxNesting int
 	// DocumentCacheSize is how many parsed and validated documents (and
 	// persisted queries) are kept, least recently used evicted first.
 	// Default 1000.
@@ -104,6 +112,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxComplexity, DefaultMaxComplexity)
 	def(&l.MaxAliases, DefaultMaxAliases)
 	def(&l.MaxQueryBytes, DefaultMaxQueryBytes)
+	def(&l.MaxTokens, DefaultMaxTokens)
+	def(&l.MaxNesting, DefaultMaxNesting)
 	if l.DocumentCacheSize <= 0 {
 		l.DocumentCacheSize = DefaultDocumentCacheSize
 	}
@@ -116,8 +126,9 @@ type Options struct {
 	// Introspection allows __schema and __type queries and publishes the
 	// SDL at /graphql/schema.graphql. Keep it off in production.
 	Introspection bool
-	// Playground serves the GraphiQL page to browsers on GET.
-	Playground bool
+	// Playground, when set, serves the GraphiQL page to browsers on GET
+	// and its assets under /graphql/assets/; nil serves none.
+	Playground PlaygroundPage
 	// Logger receives internal errors; nil discards.
 	Logger *slog.Logger
 	// Registry receives the GraphQL metrics; nil registers none.
@@ -125,6 +136,20 @@ type Options struct {
 	// RequestID returns the request id carried by a context, for logging
 	// internal errors (httpserver.RequestID); nil logs none.
 	RequestID func(ctx context.Context) string
+	// RequireTenant returns nil when the request's context carries its
+	// tenant, else the reason it has none (tenancy.Require); the request is
+	// then answered with that error. It is asked only for operations that
+	// select more than introspection (__schema, __type, __typename), which
+	// needs no tenant: the schema is the same for every tenant. Nil
+	// requires nothing.
+	RequireTenant func(ctx context.Context) error
+	// ReadYourWrites configures the bounded wait of AwaitPosition
+	// (minPosition arguments).
+	ReadYourWrites ReadYourWrites
+	// PlaygroundHeaders returns the request headers to pre-fill in the
+	// GraphiQL page served for a request (the tenant header when the
+	// tenant is known); nil pre-fills none.
+	PlaygroundHeaders func(ctx context.Context) map[string]string
 }
 
 // Fields are the root fields one module contributes. Field names must be
@@ -158,10 +183,13 @@ type Handler struct {
 	schema        graphql.Schema
 	limits        Limits
 	introspection bool
-	playground    bool
 	logger        *slog.Logger
 	requestID     func(context.Context) string
 	metrics       *metrics
+
+	requireTenant     func(context.Context) error
+	readYourWrites    ReadYourWrites
+	playgroundHeaders func(context.Context) map[string]string
 
 	limitRules []graphql.ValidationRuleFn
 	specRules  []graphql.ValidationRuleFn
@@ -170,7 +198,17 @@ type Handler struct {
 	hits, misses, parses atomic.Uint64
 
 	sdl      string
-	graphiql graphiqlPage
+	graphiql PlaygroundPage
+}
+
+// PlaygroundPage serves the GraphiQL page and its assets; package graphiql
+// implements it.
+type PlaygroundPage interface {
+	// ServePage writes the page, with headers pre-filled in its request
+	// headers editor.
+	ServePage(w http.ResponseWriter, r *http.Request, headers map[string]string)
+	// AssetsHandler serves the page's scripts and styles.
+	AssetsHandler() http.Handler
 }
 
 // New builds the schema once from parts and returns its handler. It returns
@@ -212,20 +250,26 @@ func New(opts Options, parts ...Fields) (*Handler, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	limits := opts.Limits.withDefaults()
+	budget, err := newIntrospectionBudget(&schema)
+	if err != nil {
+		return nil, err
+	}
 	h := &Handler{
-		schema:        schema,
-		limits:        limits,
-		introspection: opts.Introspection,
-		playground:    opts.Playground,
-		logger:        opts.Logger,
-		requestID:     opts.RequestID,
-		metrics:       m,
-		limitRules:    limitRules(limits),
+		schema:            schema,
+		limits:            limits,
+		introspection:     opts.Introspection,
+		logger:            opts.Logger,
+		requestID:         opts.RequestID,
+		metrics:           m,
+		requireTenant:     opts.RequireTenant,
+		readYourWrites:    opts.ReadYourWrites,
+		playgroundHeaders: opts.PlaygroundHeaders,
+		limitRules:        limitRules(limits, budget),
 		// A fresh slice: appending to graphql.SpecifiedRules itself could
 		// write into its spare capacity, shared by every schema.
 		specRules: slices.Clone(graphql.SpecifiedRules),
 		cache:     newLRU(limits.DocumentCacheSize),
-		graphiql:  newGraphiQLPage(),
+		graphiql:  opts.Playground,
 	}
 	if !opts.Introspection {
 		h.specRules = append(h.specRules, noIntrospectionRule)
@@ -303,19 +347,47 @@ func (h *Handler) run(ctx context.Context, req Request, allowMutation bool) outc
 		}
 	}
 
-	if op := selectOperation(doc, req.OperationName); op != nil && op.Operation == ast.OperationTypeMutation && !allowMutation {
+	op := selectOperation(doc, req.OperationName)
+	if op != nil && op.Operation == ast.OperationTypeMutation && !allowMutation {
 		return h.refuse(http.StatusMethodNotAllowed, domain.CodeBadInput, "mutations are not allowed over GET: use POST")
 	}
+	introspectionOnly, hasIntrospection := rootIntrospection(doc, op)
+	if h.requireTenant != nil && !introspectionOnly {
+		if err := h.requireTenant(ctx); err != nil {
+			return h.refuseError(ctx, err)
+		}
+	}
+	vars, verrs := coerceVariables(&h.schema, op, req.Variables)
+	if verrs != nil {
+		return outcome{result: &graphql.Result{Errors: h.badInput(verrs)}, status: http.StatusOK}
+	}
 
+	rw := &consistency{cfg: h.readYourWrites}
 	res := graphql.Execute(graphql.ExecuteParams{
 		Schema:        h.schema,
 		AST:           doc,
 		OperationName: req.OperationName,
-		Args:          req.Variables,
-		Context:       ctx,
+		Args:          vars,
+		Context:       context.WithValue(ctx, consistencyKey{}, rw),
 	})
 	h.mapErrors(ctx, res.Errors)
+	if ext := rw.extension(); ext != nil {
+		res.Extensions = map[string]any{"readYourWrites": ext}
+	}
+	if hasIntrospection {
+		nullBlankDescriptions(doc, op, res.Data)
+	}
 	return outcome{result: res, status: http.StatusOK, executed: true}
+}
+
+// refuseError answers a request that cannot run because of err (no tenant,
+// say) with err's status and code, as the HTTP error handler would.
+func (h *Handler) refuseError(ctx context.Context, err error) outcome {
+	p := httpserver.ProblemOf(err, h.reqID(ctx))
+	if p.Code == string(domain.CodeInternal) {
+		h.logger.ErrorContext(ctx, "graphql request failed before execution", "request_id", p.RequestID, "error", err.Error())
+	}
+	return h.refuse(p.Status, domain.Code(p.Code), p.Detail)
 }
 
 // document returns the parsed and validated document for query, from the
@@ -345,19 +417,34 @@ func (h *Handler) parseAndValidate(ctx context.Context, query string) (doc *ast.
 			doc, errs = nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError("the query could not be parsed")}
 		}
 	}()
-	doc, err := parser.Parse(parser.ParseParams{
-		Source: source.NewSource(&source.Source{Body: []byte(query), Name: "GraphQL request"}),
-	})
+	sc := scanDocument(query, h.limits.MaxTokens, h.limits.MaxNesting)
+	if h.limits.MaxTokens > 0 && sc.tokens > h.limits.MaxTokens {
+		return nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError(
+			fmt.Sprintf("the query has more than %d tokens", h.limits.MaxTokens))}
+	}
+	if h.limits.MaxNesting > 0 && sc.depth > h.limits.MaxNesting {
+		return nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError(
+			fmt.Sprintf("the query nests brackets deeper than %d levels", h.limits.MaxNesting))}
+	}
+	doc, err := parseDocument(query, sc)
 	if err != nil {
 		return nil, []gqlerrors.FormattedError{gqlerrors.FormatError(err)}
 	}
 	if vr := graphql.ValidateDocument(&h.schema, doc, h.limitRules); !vr.IsValid {
-		return nil, vr.Errors
+		return nil, nullWording(vr.Errors)
 	}
 	if vr := graphql.ValidateDocument(&h.schema, doc, h.specRules); !vr.IsValid {
-		return nil, vr.Errors
+		return nil, nullWording(vr.Errors)
 	}
 	return doc, nil
+}
+
+// nullWording words nil values as null in validation messages.
+func nullWording(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	for i := range errs {
+		errs[i].Message = withNullWording(errs[i].Message)
+	}
+	return errs
 }
 
 func (h *Handler) countLookup(hit bool) {

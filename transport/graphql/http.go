@@ -1,8 +1,7 @@
 package gql
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,51 +14,84 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/rustok/rustok/domain"
+	httpserver "github.com/rustok/rustok/transport/http"
 )
 
-// Mount mounts h on g (the /api group): POST and GET /graphql, and GET
-// /graphql/schema.graphql, which answers the SDL as text/plain when
-// introspection is on and NOT_FOUND (returned as a domain error, for the
-// server's error handler) when it is off.
+// Routes of Mount, relative to the group it is mounted on (/api).
+const (
+	// RoutePath is the GraphQL endpoint.
+	RoutePath = "/graphql"
+	// SchemaPath answers the SDL; it needs no tenant.
+	SchemaPath = "/graphql/schema.graphql"
+	// AssetsPath prefixes the GraphiQL page's assets; they need no tenant.
+	AssetsPath = "/graphql/assets/"
+)
+
+// allowedMethods is the Allow header of the endpoint.
+const allowedMethods = "GET, HEAD, POST, OPTIONS"
+
+// Mount mounts h on g (the /api group): the endpoint (GET, HEAD, POST and
+// OPTIONS), the SDL at SchemaPath (text/plain when introspection is on,
+// NOT_FOUND when it is off) and, with a playground, its assets under
+// AssetsPath. Errors on the endpoint are answered in GraphQL's shape: see
+// WriteError, which the server's error handler should use for RoutePath.
 func Mount(g *echo.Group, h *Handler) {
-	g.POST("/graphql", h.ServeEcho)
-	g.GET("/graphql", h.ServeEcho)
-	g.GET("/graphql/schema.graphql", h.serveSDL)
+	g.POST(RoutePath, h.ServeEcho)
+	g.GET(RoutePath, h.ServeEcho)
+	g.HEAD(RoutePath, h.ServeEcho)
+	g.OPTIONS(RoutePath, h.ServeEcho)
+	g.GET(SchemaPath, h.serveSDL)
+	g.HEAD(SchemaPath, h.serveSDL)
+	if h.graphiql != nil {
+		assets := echo.WrapHandler(h.graphiql.AssetsHandler())
+		g.GET(AssetsPath+"*", assets)
+		g.HEAD(AssetsPath+"*", assets)
+	}
 }
 
 // ServeEcho answers a GraphQL request over HTTP:
 //
 //   - POST with a JSON body {query, operationName, variables, extensions}
 //     (Content-Type application/json);
-//   - GET with the same members as query parameters, variables and
-//     extensions JSON-encoded; mutations are refused (405);
-//   - GET from a browser (Accept: text/html, no query) with Playground on:
-//     the GraphiQL page.
+//   - GET (and HEAD) with the same members as query parameters, variables
+//     and extensions JSON-encoded; mutations are refused (405);
+//   - GET from a browser (Accept: text/html, no query) with a playground:
+//     the GraphiQL page;
+//   - OPTIONS: 204 with the Allow header (CORS preflights are answered by
+//     the CORS middleware before they get here).
 //
 // GraphQL answers are 200 even when they carry errors (Apollo's convention);
 // a request that is not a GraphQL request (malformed JSON, no query, a bad
-// persisted query extension) is 400 with the same {errors: [...]} shape.
-// A body over the server's limit is returned as the read error, for the
-// server's error handler to answer 413.
+// persisted query extension, a body over the limit, no tenant) gets the
+// status that says why, with the same {errors: [...]} shape. Answers are
+// compact JSON.
 func (h *Handler) ServeEcho(c echo.Context) error {
 	req := c.Request()
 	var r Request
 	allowMutation := false
 	switch req.Method {
-	case http.MethodGet:
+	case http.MethodOptions:
+		c.Response().Header().Set(echo.HeaderAllow, allowedMethods)
+		return c.NoContent(http.StatusNoContent)
+	case http.MethodGet, http.MethodHead:
 		q := c.QueryParams()
-		if h.playground && q.Get("query") == "" && q.Get("extensions") == "" && acceptsHTML(req) {
-			return h.serveGraphiQL(c)
+		if h.graphiql != nil && q.Get("query") == "" && q.Get("extensions") == "" && acceptsHTML(req) {
+			var headers map[string]string
+			if h.playgroundHeaders != nil {
+				headers = h.playgroundHeaders(req.Context())
+			}
+			h.graphiql.ServePage(c.Response(), req, headers)
+			return nil
 		}
 		r.Query = q.Get("query")
 		r.OperationName = q.Get("operationName")
 		if v := q.Get("variables"); v != "" {
-			if err := json.Unmarshal([]byte(v), &r.Variables); err != nil {
+			if err := decodeJSON([]byte(v), &r.Variables); err != nil {
 				return h.writeRefusal(c, http.StatusBadRequest, "the variables parameter must be a JSON object")
 			}
 		}
 		if v := q.Get("extensions"); v != "" {
-			if err := json.Unmarshal([]byte(v), &r.Extensions); err != nil {
+			if err := decodeJSON([]byte(v), &r.Extensions); err != nil {
 				return h.writeRefusal(c, http.StatusBadRequest, "the extensions parameter must be a JSON object")
 			}
 		}
@@ -74,15 +106,16 @@ func (h *Handler) ServeEcho(c echo.Context) error {
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return fmt.Errorf("read graphql request: %w", err)
+				return h.writeRefusal(c, http.StatusRequestEntityTooLarge,
+					fmt.Sprintf("the request body is larger than the limit of %d bytes", mbe.Limit))
 			}
 			return h.writeRefusal(c, http.StatusBadRequest, "the request body could not be read")
 		}
-		if err := json.Unmarshal(body, &r); err != nil {
+		if err := decodeJSON(body, &r); err != nil {
 			return h.writeRefusal(c, http.StatusBadRequest, "the request body must be a JSON object {query, operationName, variables, extensions}")
 		}
 	default:
-		c.Response().Header().Set(echo.HeaderAllow, "GET, POST")
+		c.Response().Header().Set(echo.HeaderAllow, allowedMethods)
 		return h.writeRefusal(c, http.StatusMethodNotAllowed, "use GET or POST")
 	}
 
@@ -97,6 +130,20 @@ func (h *Handler) ServeEcho(c echo.Context) error {
 	return c.JSON(out.status, out.result)
 }
 
+// decodeJSON decodes one JSON value into v, keeping numbers as json.Number
+// so that variables are coerced from their exact text (see coerceVariables).
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
+}
+
 // errorsOnly is the answer of a request that was not executed.
 type errorsOnly struct {
 	Errors []gqlerrors.FormattedError `json:"errors"`
@@ -105,6 +152,23 @@ type errorsOnly struct {
 func (h *Handler) writeRefusal(c echo.Context, status int, message string) error {
 	out := h.refuse(status, domain.CodeBadInput, message)
 	return c.JSON(status, errorsOnly{Errors: out.result.Errors})
+}
+
+// WriteError answers a failed request to the endpoint in GraphQL's shape,
+// {errors: [{message, extensions: {code}}]}, with the status of the problem
+// p (httpserver.ProblemOf): the server's error handler uses it for
+// RoutePath, so that a body over the limit (413), a missing tenant (400) or
+// a failure in middleware reaches GraphQL clients as a GraphQL error rather
+// than problem+json.
+func WriteError(c echo.Context, p httpserver.Problem) error {
+	fe := withCode(p.Detail, p.Code)
+	if p.Field != "" {
+		fe.Extensions["field"] = p.Field
+	}
+	if c.Request().Method == http.MethodHead {
+		return c.NoContent(p.Status)
+	}
+	return c.JSON(p.Status, errorsOnly{Errors: []gqlerrors.FormattedError{fe}})
 }
 
 // serveSDL answers the schema in SDL; when introspection is off the schema
@@ -118,61 +182,4 @@ func (h *Handler) serveSDL(c echo.Context) error {
 
 func acceptsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get(echo.HeaderAccept), echo.MIMETextHTML)
-}
-
-// graphiqlScript starts GraphiQL against the page's own URL. The page's CSP
-// allows exactly this inline script by its hash.
-const graphiqlScript = `
-const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-ReactDOM.createRoot(document.getElementById("graphiql")).render(
-  React.createElement(GraphiQL, { fetcher: fetcher, defaultEditorToolsVisibility: true }),
-);
-`
-
-// graphiqlCDN serves GraphiQL 3 and React 18 as UMD bundles.
-const graphiqlCDN = "https://unpkg.com"
-
-const graphiqlHTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>RusToK GraphiQL</title>
-<link rel="stylesheet" href="` + graphiqlCDN + `/graphiql@3/graphiql.min.css">
-</head>
-<body style="margin:0">
-<div id="graphiql" style="height:100vh"></div>
-<script crossorigin src="` + graphiqlCDN + `/react@18/umd/react.production.min.js"></script>
-<script crossorigin src="` + graphiqlCDN + `/react-dom@18/umd/react-dom.production.min.js"></script>
-<script crossorigin src="` + graphiqlCDN + `/graphiql@3/graphiql.min.js"></script>
-<script>` + graphiqlScript + `</script>
-</body>
-</html>
-`
-
-// graphiqlPage is the GraphiQL page and the CSP that lets it run: scripts
-// and styles from the CDN, the inline start script by hash, requests to this
-// origin only.
-type graphiqlPage struct {
-	html string
-	csp  string
-}
-
-func newGraphiQLPage() graphiqlPage {
-	sum := sha256.Sum256([]byte(graphiqlScript))
-	return graphiqlPage{
-		html: graphiqlHTML,
-		csp: "default-src 'none'; " +
-			"script-src " + graphiqlCDN + " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
-			"style-src " + graphiqlCDN + " 'unsafe-inline'; " +
-			"font-src " + graphiqlCDN + " data:; " +
-			"img-src " + graphiqlCDN + " data:; " +
-			"connect-src 'self'; " +
-			"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-	}
-}
-
-func (h *Handler) serveGraphiQL(c echo.Context) error {
-	// Replaces the server's strict API policy for this page only.
-	c.Response().Header().Set("Content-Security-Policy", h.graphiql.csp)
-	return c.HTML(http.StatusOK, h.graphiql.html)
 }

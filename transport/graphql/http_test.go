@@ -1,6 +1,7 @@
 package gql_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -29,7 +30,30 @@ func newHTTP(tb testing.TB, opts gql.Options) (*fixture, http.Handler) {
 		tb.Fatalf("httpserver.New: %v", err)
 	}
 	gql.Mount(srv.API(), f.h)
+	srv.WriteErrorsAs("/api"+gql.RoutePath, gql.WriteError)
 	return f, srv.Echo()
+}
+
+// stubPage stands in for the GraphiQL page: it writes the headers it was
+// asked to pre-fill, and serves one asset.
+type stubPage struct{}
+
+func (stubPage) ServePage(w http.ResponseWriter, _ *http.Request, headers map[string]string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self'")
+	b, _ := json.Marshal(headers)
+	_, _ = w.Write([]byte("<!doctype html>GRAPHIQL " + string(b)))
+}
+
+func (stubPage) AssetsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/graphql/assets/start.js" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = w.Write([]byte("start()"))
+	})
 }
 
 type httpCase struct {
@@ -96,7 +120,7 @@ func get(params map[string]string) string {
 }
 
 func TestHTTP(t *testing.T) {
-	_, h := newHTTP(t, gql.Options{Playground: true})
+	_, h := newHTTP(t, gql.Options{Playground: stubPage{}})
 	const appJSON = "application/json"
 	tests := []httpCase{
 		{name: "POST query", method: "POST", target: "/api/graphql", contentType: appJSON, body: `{"query":"{ health }"}`,
@@ -126,8 +150,8 @@ func TestHTTP(t *testing.T) {
 			wantStatus: 200, wantBody: `{"errors":[{"message":"introspection is disabled","locations":[{"line":1,"column":3}],"extensions":{"code":"BAD_USER_INPUT"}}]}`},
 		{name: "resolver errors are 200 with data", method: "POST", target: "/api/graphql", contentType: appJSON, body: `{"query":"{ fail(kind: \"not_found\") }"}`,
 			wantStatus: 200, wantBody: `{"data":{"fail":null},"errors":[{"message":"node n1 not found","locations":[{"line":1,"column":3}],"path":["fail"],"extensions":{"code":"NOT_FOUND"}}]}`},
-		{name: "body over the server limit is 413", method: "POST", target: "/api/graphql", contentType: appJSON, body: `{"query":"{ health }","variables":{"x":"` + strings.Repeat("x", 5000) + `"}}`,
-			wantStatus: 413, wantContain: `"status":413`},
+		{name: "body over the server limit is 413 with a GraphQL error", method: "POST", target: "/api/graphql", contentType: appJSON, body: `{"query":"{ health }","variables":{"x":"` + strings.Repeat("x", 5000) + `"}}`,
+			wantStatus: 413, wantBody: `{"errors":[{"message":"the request body is larger than the limit of 4096 bytes","locations":[],"extensions":{"code":"BAD_USER_INPUT"}}]}`},
 		{name: "schema is not published without introspection", method: "GET", target: "/api/graphql/schema.graphql",
 			wantStatus: 404, wantContain: `"code":"NOT_FOUND"`},
 		{name: "other methods", method: "PUT", target: "/api/graphql", wantStatus: 405},
@@ -175,19 +199,21 @@ func TestHTTPPersistedQueries(t *testing.T) {
 func TestGraphiQL(t *testing.T) {
 	tests := []struct {
 		name       string
-		playground bool
+		playground gql.PlaygroundPage
 		accept     string
 		target     string
 		wantPage   bool
 	}{
-		{name: "browser gets the page", playground: true, accept: "text/html,application/xhtml+xml", target: "/api/graphql", wantPage: true},
-		{name: "no page when the playground is off", playground: false, accept: "text/html", target: "/api/graphql"},
-		{name: "no page for API clients", playground: true, accept: "application/json", target: "/api/graphql"},
-		{name: "no page when a query is given", playground: true, accept: "text/html", target: get(map[string]string{"query": "{ health }"})},
+		{name: "browser gets the page", playground: stubPage{}, accept: "text/html,application/xhtml+xml", target: "/api/graphql", wantPage: true},
+		{name: "no page when the playground is off", accept: "text/html", target: "/api/graphql"},
+		{name: "no page for API clients", playground: stubPage{}, accept: "application/json", target: "/api/graphql"},
+		{name: "no page when a query is given", playground: stubPage{}, accept: "text/html", target: get(map[string]string{"query": "{ health }"})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, h := newHTTP(t, gql.Options{Playground: tc.playground})
+			_, h := newHTTP(t, gql.Options{Playground: tc.playground, PlaygroundHeaders: func(context.Context) map[string]string {
+				return map[string]string{"X-Tenant-ID": "demo"}
+			}})
 			rec := serve(t, h, httpCase{method: "GET", target: tc.target, accept: tc.accept})
 			csp := rec.Header().Get("Content-Security-Policy")
 			isPage := strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html")
@@ -200,19 +226,27 @@ func TestGraphiQL(t *testing.T) {
 				}
 				return
 			}
-			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "graphiql.min.js") {
+			if rec.Code != 200 || rec.Body.String() != `<!doctype html>GRAPHIQL {"X-Tenant-ID":"demo"}` {
 				t.Errorf("page = %d %.200s", rec.Code, rec.Body)
 			}
-			for _, want := range []string{"script-src https://unpkg.com 'sha256-", "connect-src 'self'", "frame-ancestors 'none'"} {
-				if !strings.Contains(csp, want) {
-					t.Errorf("CSP %q lacks %q", csp, want)
-				}
+			if csp != "default-src 'none'; script-src 'self'" {
+				t.Errorf("CSP = %q, want the page's own", csp)
 			}
 			if rec.Header().Get("X-Frame-Options") != "DENY" {
 				t.Error("the page lost the other security headers")
 			}
 		})
 	}
+	t.Run("assets are mounted with the page", func(t *testing.T) {
+		_, h := newHTTP(t, gql.Options{Playground: stubPage{}})
+		if rec := serve(t, h, httpCase{method: "GET", target: "/api/graphql/assets/start.js"}); rec.Code != 200 || rec.Body.String() != "start()" {
+			t.Fatalf("asset: %d %s", rec.Code, rec.Body)
+		}
+		_, h = newHTTP(t, gql.Options{})
+		if rec := serve(t, h, httpCase{method: "GET", target: "/api/graphql/assets/start.js"}); rec.Code != 404 {
+			t.Fatalf("asset without a playground: %d %s", rec.Code, rec.Body)
+		}
+	})
 }
 
 func TestSDLEndpoint(t *testing.T) {

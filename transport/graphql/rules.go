@@ -36,8 +36,8 @@ const (
 // spreads itself (`fragment A on T { ...A }`) and overflows the stack, a
 // fatal error no recover catches. Never run the specified rules on a document
 // that has not passed the cycle check.
-func limitRules(l Limits) []graphql.ValidationRuleFn {
-	rules := []graphql.ValidationRuleFn{executableDefinitionsRule, graphql.NoFragmentCyclesRule}
+func limitRules(l Limits, introspection introspectionBudget) []graphql.ValidationRuleFn {
+	rules := []graphql.ValidationRuleFn{executableDefinitionsRule, graphql.NoFragmentCyclesRule, introspection.rule}
 	if l.MaxDepth > 0 {
 		rules = append(rules, depthRule(l.MaxDepth))
 	}
@@ -209,7 +209,7 @@ type analyzer struct {
 	depths    map[string]int
 	costs     map[costKey]int
 	visiting  map[string]bool
-	used      map[string]bool // fragments reached from an operation
+	used      map[string]bool // fragments reached from an operation (markUsed)
 }
 
 // eachRoot calls check for every operation, then for every fragment that no
@@ -249,7 +249,41 @@ func newAnalyzer(schema *graphql.Schema, doc *ast.Document) *analyzer {
 			a.fragments[nameOf(f.Name)] = f
 		}
 	}
+	a.markUsed(doc)
 	return a
+}
+
+// markUsed marks every fragment that an operation spreads, directly or
+// through other fragments, introspection selections included, so that
+// eachRoot measures only the fragments no operation reaches.
+func (a *analyzer) markUsed(doc *ast.Document) {
+	var pending []*ast.SelectionSet
+	for _, d := range doc.Definitions {
+		if op, ok := d.(*ast.OperationDefinition); ok {
+			pending = append(pending, op.SelectionSet)
+		}
+	}
+	for len(pending) > 0 {
+		ss := pending[len(pending)-1]
+		pending = pending[:len(pending)-1]
+		if ss == nil {
+			continue
+		}
+		for _, sel := range ss.Selections {
+			switch s := sel.(type) {
+			case *ast.Field:
+				pending = append(pending, s.SelectionSet)
+			case *ast.InlineFragment:
+				pending = append(pending, s.SelectionSet)
+			case *ast.FragmentSpread:
+				name := nameOf(s.Name)
+				if f := a.fragments[name]; f != nil && !a.used[name] {
+					a.used[name] = true
+					pending = append(pending, f.SelectionSet)
+				}
+			}
+		}
+	}
 }
 
 func (a *analyzer) depth(ss *ast.SelectionSet) int {
@@ -276,7 +310,6 @@ func (a *analyzer) depth(ss *ast.SelectionSet) int {
 }
 
 func (a *analyzer) fragmentDepth(name string) int {
-	a.used[name] = true
 	if d, ok := a.depths[name]; ok {
 		return d
 	}
@@ -348,7 +381,6 @@ func (a *analyzer) fieldCost(f *ast.Field, parent graphql.Type, pending int) int
 }
 
 func (a *analyzer) fragmentCost(name string, pending int) int {
-	a.used[name] = true
 	key := costKey{fragment: name, pending: pending}
 	if c, ok := a.costs[key]; ok {
 		return c

@@ -30,23 +30,13 @@ type TenantReader interface {
 	ByID(ctx context.Context, id string) (tenantqry.View, error)
 }
 
-// PositionWaiter waits until projections reached a log position (read-your-writes).
-type PositionWaiter interface {
-	WaitFor(ctx context.Context, position int64, consumers []string, timeout time.Duration) (bool, error)
-}
-
 // TenantDeps are what the tenant fields need.
 type TenantDeps struct {
 	Modules *module.Registry
 	History HistoryReader
 	Tenants TenantReader
-	Waiter  PositionWaiter
 	// CanReadLogs reports whether the caller may read event history (logs:read).
 	CanReadLogs func(ctx context.Context) bool
-	// ReadYourWritesTimeout bounds a minPosition wait.
-	ReadYourWritesTimeout time.Duration
-	// Consumers are the projections a minPosition waits for.
-	Consumers []string
 }
 
 // maxHistoryPage bounds history(first).
@@ -83,7 +73,7 @@ func TenantFields(d TenantDeps) Fields {
 		"settings":   &graphql.Field{Type: graphql.NewNonNull(graphql.String), Description: "Module settings as a JSON string."},
 	}})
 	historyEvent := graphql.NewObject(graphql.ObjectConfig{Name: "HistoryEvent", Fields: graphql.Fields{
-		"position":      &graphql.Field{Type: graphql.NewNonNull(graphql.Float), Description: "Global log position (a Float: positions can exceed 32 bits)."},
+		"position":      &graphql.Field{Type: graphql.NewNonNull(Position), Description: "The event's position in the global log."},
 		"type":          &graphql.Field{Type: graphql.NewNonNull(graphql.String)},
 		"schemaVersion": &graphql.Field{Type: graphql.NewNonNull(graphql.Int)},
 		"streamVersion": &graphql.Field{Type: graphql.NewNonNull(graphql.Int)},
@@ -110,8 +100,8 @@ func TenantFields(d TenantDeps) Fields {
 	return Fields{Query: graphql.Fields{
 		"currentTenant": &graphql.Field{
 			Type:        tenantType,
-			Description: "The tenant of this request. With minPosition, answers once the tenants read model reached that log position (read-your-writes, bounded wait).",
-			Args:        graphql.FieldConfigArgument{"minPosition": {Type: graphql.Float}},
+			Description: "The tenant of this request. With minPosition, answers once the read models reached that log position (read-your-writes, bounded wait; the answer's extensions.readYourWrites says whether it was reached).",
+			Args:        graphql.FieldConfigArgument{"minPosition": {Type: Position}},
 			Resolve:     r.currentTenant,
 		},
 		"enabledModules": &graphql.Field{
@@ -171,15 +161,12 @@ func (r tenantResolvers) currentTenant(p graphql.ResolveParams) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	minPos, ok := p.Args["minPosition"].(float64)
+	minPos, ok := p.Args["minPosition"].(int64)
 	if !ok || minPos <= 0 {
 		return tenantOut{t.ID, t.Name, t.Slug, nonNil(t.Domains), t.Status, t.DefaultLocale, nonNil(t.Locales)}, nil
 	}
-	if minPos != float64(int64(minPos)) {
-		return nil, domain.InvalidField("minPosition", "minPosition must be a whole number")
-	}
-	if _, err := r.d.Waiter.WaitFor(p.Context, int64(minPos), r.d.Consumers, r.d.ReadYourWritesTimeout); err != nil {
-		return nil, fmt.Errorf("wait for position %d: %w", int64(minPos), err)
+	if err := AwaitPosition(p.Context, minPos); err != nil {
+		return nil, fmt.Errorf("wait for position %d: %w", minPos, err)
 	}
 	v, err := r.d.Tenants.ByID(p.Context, t.ID)
 	if err != nil {
@@ -246,7 +233,7 @@ func (r tenantResolvers) tenantModules(p graphql.ResolveParams) (any, error) {
 }
 
 type historyEventOut struct {
-	Position      float64 `json:"position"`
+	Position      int64   `json:"position"`
 	Type          string  `json:"type"`
 	SchemaVersion int     `json:"schemaVersion"`
 	StreamVersion int64   `json:"streamVersion"`
@@ -338,7 +325,7 @@ func (r tenantResolvers) history(p graphql.ResolveParams) (any, error) {
 			actor = &a
 		}
 		out.Edges = append(out.Edges, historyEdgeOut{
-			Node: historyEventOut{Position: float64(e.Position), Type: e.Type, SchemaVersion: e.SchemaVersion, StreamVersion: e.Version,
+			Node: historyEventOut{Position: e.Position, Type: e.Type, SchemaVersion: e.SchemaVersion, StreamVersion: e.Version,
 				RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano), ActorID: actor, Payload: string(e.Payload)},
 			Cursor: encodeHistoryCursor(e.Version),
 		})

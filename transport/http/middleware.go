@@ -137,6 +137,9 @@ func securityHeadersMiddleware() echo.MiddlewareFunc {
 			h.Set("X-Frame-Options", "DENY")
 			h.Set("Referrer-Policy", "no-referrer")
 			h.Set("Content-Security-Policy", cspAPI)
+			// Answers are per request (tenant, caller, read-your-writes):
+			// no shared cache may keep them unless a handler says so.
+			h.Set("Cache-Control", "no-store")
 			return next(c)
 		}
 	}
@@ -160,8 +163,25 @@ func bodyLimitMiddleware(limit int64) echo.MiddlewareFunc {
 	}
 }
 
-// isBodyTooLarge reports whether err is a body-limit failure.
-func isBodyTooLarge(err error) bool {
+// bodyTooLarge reports whether err is a body-limit failure, and the limit.
+func bodyTooLarge(err error) (limit int64, ok bool) {
 	var mbe *http.MaxBytesError
-	return errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge)
+	if errors.As(err, &mbe) {
+		return mbe.Limit, true
+	}
+	return 0, false
+}
+
+// Vary returns middleware that adds headers to the Vary header of every
+// answer: the tenant header on /api, so that no cache serves one tenant's
+// answer to another.
+func Vary(headers ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			for _, h := range headers {
+				c.Response().Header().Add(echo.HeaderVary, h)
+			}
+			return next(c)
+		}
+	}
 }

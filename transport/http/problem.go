@@ -105,8 +105,8 @@ func classify(err error) (status int, code domain.Code, detail string) {
 		}
 		return status, code, domain.MessageOf(err)
 	}
-	if isBodyTooLarge(err) {
-		return http.StatusRequestEntityTooLarge, domain.CodeBadInput, "request body is too large"
+	if limit, ok := bodyTooLarge(err); ok {
+		return http.StatusRequestEntityTooLarge, domain.CodeBadInput, fmt.Sprintf("the request body is larger than the limit of %d bytes", limit)
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -128,24 +128,34 @@ func classify(err error) (status int, code domain.Code, detail string) {
 // error handler; other handlers may call it to answer an error inline. When
 // the response is already committed it only logs.
 func WriteProblem(c echo.Context, err error) error {
+	p := logProblem(c, err)
+	if c.Response().Committed {
+		return nil
+	}
+	return writeProblem(c, p)
+}
+
+// logProblem returns the problem of err and logs what needs logging: an
+// INTERNAL error with the request id (and the stack of a panic), and any
+// error that came after the response was committed.
+func logProblem(c echo.Context, err error) Problem {
 	ctx := c.Request().Context()
 	p := ProblemOf(err, RequestID(ctx))
 	logger, _ := c.Get(loggerKey).(*slog.Logger)
-	if logger != nil && p.Code == string(domain.CodeInternal) {
+	if logger == nil {
+		return p
+	}
+	if p.Code == string(domain.CodeInternal) {
 		attrs := []any{"request_id", p.RequestID, "status", p.Status, "error", err.Error()}
 		var pe *panicError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "stack", string(pe.stack))
 		}
 		logger.ErrorContext(ctx, "request failed", attrs...)
+	} else if c.Response().Committed {
+		logger.WarnContext(ctx, "error after response was committed", "request_id", p.RequestID, "error", err.Error())
 	}
-	if c.Response().Committed {
-		if logger != nil && p.Code != string(domain.CodeInternal) {
-			logger.WarnContext(ctx, "error after response was committed", "request_id", p.RequestID, "error", err.Error())
-		}
-		return nil
-	}
-	return writeProblem(c, p)
+	return p
 }
 
 func writeProblem(c echo.Context, p Problem) error {

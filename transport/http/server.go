@@ -46,8 +46,9 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests when Start's
 	// context is cancelled; default 10s.
 	ShutdownTimeout time.Duration
-	// Development turns on echo's debug mode (indented JSON responses).
-	Development bool
+	// CORS lets browser pages of other origins call the server; the zero
+	// value allows none.
+	CORS CORS
 }
 
 func (c Config) withDefaults() Config {
@@ -104,6 +105,10 @@ type Server struct {
 	echo   *echo.Echo
 	api    *echo.Group
 
+	// errorWriters answer errors of some routes in their own shape (by
+	// route pattern); set before Start, read-only afterwards.
+	errorWriters map[string]ErrorWriter
+
 	started   atomic.Bool
 	listening chan struct{} // closed once addr is set
 	addr      net.Addr
@@ -130,33 +135,66 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	e.Debug = cfg.Development
+	// Never echo's debug mode: it indents every JSON answer (bytes for
+	// nothing) and shows internal error texts.
+	e.Debug = false
 	s := &Server{
-		cfg:       cfg,
-		deps:      deps,
-		logger:    deps.Logger,
-		echo:      e,
-		listening: make(chan struct{}),
+		cfg:          cfg,
+		deps:         deps,
+		logger:       deps.Logger,
+		echo:         e,
+		listening:    make(chan struct{}),
+		errorWriters: map[string]ErrorWriter{},
 	}
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		if werr := WriteProblem(c, err); werr != nil {
+		if werr := s.writeError(c, err); werr != nil {
 			s.logger.WarnContext(c.Request().Context(), "write error response", "request_id", RequestID(c.Request().Context()), "error", werr)
 		}
+	}
+	cors, err := corsMiddleware(cfg.CORS)
+	if err != nil {
+		return nil, err
 	}
 
 	// Order matters. The access log and metrics wrap recovery and the body
 	// limit so that panics (500) and oversized bodies (413) are logged and
 	// counted like any other answer.
+	// CORS answers preflights before anything needs a body or a tenant.
 	e.Use(
 		requestIDMiddleware(s.logger),
 		observeMiddleware(s.logger, m, deps.TenantID),
 		recoverMiddleware(),
 		securityHeadersMiddleware(),
+		cors,
 		bodyLimitMiddleware(cfg.BodyLimit),
 	)
 	s.mountHealth()
 	s.api = e.Group("/api")
 	return s, nil
+}
+
+// ErrorWriter answers a failed request in a route's own shape, given the
+// problem the server would otherwise answer as problem+json.
+type ErrorWriter func(c echo.Context, p Problem) error
+
+// WriteErrorsAs makes the server answer every error of the route with
+// pattern route (as mounted, e.g. "/api/graphql") through w instead of
+// problem+json: errors of middleware (body limit, tenant) included. Call it
+// before Start.
+func (s *Server) WriteErrorsAs(route string, w ErrorWriter) { s.errorWriters[route] = w }
+
+// writeError is the server's error handler: WriteProblem, or the route's
+// ErrorWriter.
+func (s *Server) writeError(c echo.Context, err error) error {
+	w, ok := s.errorWriters[c.Path()]
+	if !ok {
+		return WriteProblem(c, err)
+	}
+	p := logProblem(c, err)
+	if c.Response().Committed {
+		return nil
+	}
+	return w(c, p)
 }
 
 // Echo returns the echo instance, for mounting routes outside /api.

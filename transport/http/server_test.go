@@ -445,7 +445,7 @@ func TestBodyLimit(t *testing.T) {
 				return
 			}
 			p := decodeProblem(t, resp, got)
-			if p.Status != 413 || p.Code != "BAD_USER_INPUT" || p.Detail != "request body is too large" {
+			if p.Status != 413 || p.Code != "BAD_USER_INPUT" || p.Detail != "the request body is larger than the limit of 1024 bytes" {
 				t.Errorf("problem = %+v", p)
 			}
 		})

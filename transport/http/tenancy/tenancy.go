@@ -160,7 +160,10 @@ type Resolver interface {
 //
 // Middleware panics if cfg is invalid: call cfg.Validate first. The
 // middleware is safe for concurrent use.
-func Middleware(cfg Config, r Resolver) echo.MiddlewareFunc {
+//
+// Options name routes that need no tenant (Public) and routes whose handler
+// decides (Deferred).
+func Middleware(cfg Config, r Resolver, opts ...Option) echo.MiddlewareFunc {
 	c, err := cfg.compile()
 	if err != nil {
 		panic(fmt.Sprintf("tenancy.Middleware: %v", err))
@@ -168,25 +171,25 @@ func Middleware(cfg Config, r Resolver) echo.MiddlewareFunc {
 	if r == nil {
 		panic("tenancy.Middleware: nil resolver")
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(ec echo.Context) error {
 			req := ec.Request()
 			// The routed pattern catches paths that escape the prefix check
 			// (such as "/api/docs/../graphql" matching an /api/* route).
-			if !needsTenant(req.URL.Path) && !needsTenant(ec.Path()) {
+			if !o.needsTenant(req.URL.Path) && !o.needsTenant(ec.Path()) {
 				return next(ec)
 			}
-			key, err := c.key(req)
+			t, err := c.resolve(req, r)
 			if err != nil {
+				if o.deferred[ec.Path()] {
+					ec.SetRequest(req.WithContext(context.WithValue(req.Context(), errKey{}, err)))
+					return next(ec)
+				}
 				return err
-			}
-			t, err := r.Resolve(req.Context(), key)
-			if err != nil {
-				return fmt.Errorf("resolve tenant %s: %w", key, err)
-			}
-			// Fail closed: any status other than active is refused.
-			if t.Status != string(tenant.StatusActive) {
-				return tenant.ErrDisabled
 			}
 			ec.SetRequest(req.WithContext(WithTenant(req.Context(), t)))
 			ec.Set(ContextKey, t)
@@ -195,13 +198,86 @@ func Middleware(cfg Config, r Resolver) echo.MiddlewareFunc {
 	}
 }
 
+// resolve finds the request's active tenant, or says why there is none.
+func (c compiled) resolve(req *http.Request, r Resolver) (tenantcache.Tenant, error) {
+	key, err := c.key(req)
+	if err != nil {
+		return tenantcache.Tenant{}, err
+	}
+	t, err := r.Resolve(req.Context(), key)
+	if err != nil {
+		return tenantcache.Tenant{}, fmt.Errorf("resolve tenant %s: %w", key, err)
+	}
+	// Fail closed: any status other than active is refused.
+	if t.Status != string(tenant.StatusActive) {
+		return tenantcache.Tenant{}, tenant.ErrDisabled
+	}
+	return t, nil
+}
+
+// Option changes which routes Middleware applies to, and how.
+type Option func(*options)
+
+type options struct {
+	public   []string        // exact paths, or prefixes ending in "/"
+	deferred map[string]bool // route patterns
+}
+
+// Public names paths that need no tenant besides the documentation paths
+// (/api/docs, /api/openapi.*): an exact path, or a prefix ending in "/"
+// ("/api/graphql/assets/").
+func Public(paths ...string) Option {
+	return func(o *options) { o.public = append(o.public, paths...) }
+}
+
+// Deferred names route patterns (as mounted, "/api/graphql") whose requests
+// go on when their tenant cannot be resolved: the reason is kept on the
+// request context and the handler returns it, through Require, only if it
+// needs a tenant. GraphQL needs none for introspection.
+func Deferred(routes ...string) Option {
+	return func(o *options) {
+		if o.deferred == nil {
+			o.deferred = map[string]bool{}
+		}
+		for _, r := range routes {
+			o.deferred[r] = true
+		}
+	}
+}
+
 // needsTenant reports whether a request path (or route pattern) is under /api
-// and not one of the documentation paths, which need no tenant (CONTRACT.md).
-func needsTenant(path string) bool {
+// and neither a documentation path nor a Public one.
+func (o options) needsTenant(path string) bool {
 	if path != "/api" && !strings.HasPrefix(path, "/api/") {
 		return false
 	}
-	return path != "/api/docs" && !strings.HasPrefix(path, "/api/docs/") && !strings.HasPrefix(path, "/api/openapi.")
+	if path == "/api/docs" || strings.HasPrefix(path, "/api/docs/") || strings.HasPrefix(path, "/api/openapi.") {
+		return false
+	}
+	for _, p := range o.public {
+		if path == p || strings.HasSuffix(p, "/") && strings.HasPrefix(path, p) {
+			return false
+		}
+	}
+	return true
+}
+
+type errKey struct{}
+
+// ErrNoTenant is Require's answer for a context that Middleware never saw.
+var ErrNoTenant = domain.BadInput("no tenant was resolved for this request")
+
+// Require returns nil when ctx carries a tenant; otherwise the reason
+// Middleware kept for a Deferred route (the error it would have returned),
+// or ErrNoTenant.
+func Require(ctx context.Context) error {
+	if _, ok := FromContext(ctx); ok {
+		return nil
+	}
+	if err, ok := ctx.Value(errKey{}).(error); ok {
+		return err
+	}
+	return ErrNoTenant
 }
 
 // key returns the validated key that identifies the request's tenant.

@@ -150,4 +150,3 @@ func tenancyConfig(cfg config.Config) (tenancy.Config, error) {
 	}
 	return out, nil
 }
-

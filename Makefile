@@ -8,9 +8,8 @@ LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: run build test test-short bench lint fmt vet clean
 
-## run: start the server on SQLite in ./data (migrations applied), development mode
+## run: start the server on SQLite in ./data (created and migrated at start), development mode
 run: build
-	@mkdir -p data
 	RUSTOK_ENV=development ./$(BIN) serve
 
 ## build: compile bin/rustok
@@ -31,6 +30,7 @@ bench:
 	$(GO) test -run '^$$' -bench Foundation -benchtime 1x -timeout 30m ./eventstore/relay/
 	$(GO) test -run '^$$' -bench Append -benchtime 3s ./eventstore/
 	$(GO) test -run '^$$' -bench . ./transport/graphql/
+	$(GO) test -run '^$$' -bench ColdStart -benchtime 5x ./cmd/rustok/
 
 ## lint: formatting and vet
 lint: vet

@@ -43,7 +43,8 @@ type Server struct {
 	// Host is the address to listen on, without a port. Default "127.0.0.1";
 	// use "0.0.0.0" or "::" for all interfaces.
 	Host string `koanf:"host"`
-	// Port is the TCP port, 1 to 65535. Default 5150.
+	// Port is the TCP port, 1 to 65535, or 0 for a free port chosen at start
+	// (serve prints the address it listens on). Default 5150.
 	Port int `koanf:"port"`
 	// BodyLimit is the largest request body accepted: a whole number with an
 	// optional unit K, KB, M, MB, G or GB (powers of 1024, case-insensitive),
@@ -73,8 +74,10 @@ func (s Server) BodyLimitBytes() int64 {
 type Database struct {
 	// URL names the database: sqlite://./relative/path.db,
 	// sqlite:///absolute/path.db, or postgres://user:password@host:port/db
-	// (postgresql:// also works). Default "sqlite://./data/rustok.db".
-	// Its password is a secret: Redacted masks it.
+	// (postgresql:// also works). Default "sqlite://./data/rustok.db"; no
+	// default in production, where it must be set (DATABASE_URL). The
+	// directory of a SQLite file is created when missing. Its password is a
+	// secret: Redacted masks it.
 	URL string `koanf:"url"`
 	// MaxOpenConns bounds the open connections of the pool, at least 1.
 	// Default 10.
@@ -427,13 +430,14 @@ func Default() Config {
 }
 
 // defaultsFor returns Default() adjusted for env: production gets no JWT
-// secret (it must come from the environment), no playground, no
-// introspection, and info-level JSON logs.
+// secret and no database URL (both must be set explicitly, usually in the
+// environment), no playground, no introspection, and info-level JSON logs.
 func defaultsFor(env string) Config {
 	c := Default()
 	c.Env = env
 	if env == EnvProduction {
 		c.Auth.JWT.Secret = ""
+		c.Database.URL = ""
 		c.GraphQL.Playground = false
 		c.GraphQL.Introspection = false
 		c.Logger = Logger{Level: "info", Format: "json"}

@@ -4,14 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
-
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/providers/structs"
-	"github.com/knadh/koanf/v2"
 
 	"github.com/rustok/rustok/config"
 )
@@ -175,117 +169,148 @@ func TestBodyLimitBytes(t *testing.T) {
 	}
 }
 
-// TestShippedFiles loads the three files of this folder.
-func TestShippedFiles(t *testing.T) {
-	t.Parallel()
+// productionEnv is the least a production start needs: both required keys.
+var productionEnv = []string{"RUSTOK_JWT_SECRET=" + prodSecret, "DATABASE_URL=postgres://rustok@db:5432/rustok"}
 
-	dev := mustLoad(t, ".", "development", nil)
-	if want := config.Default(); !reflect.DeepEqual(dev, want) {
-		t.Errorf("development.yaml differs from Default():\n got %+v\nwant %+v", dev, want)
-	}
-
-	test := mustLoad(t, ".", "test", nil)
+// shippedFile returns the configuration each shipped file gives its
+// environment, with productionEnv for production.
+func shippedFile(env string) config.Config {
 	want := config.Default()
-	want.Env = "test"
-	want.Database.URL = "sqlite://./data/test.db"
-	want.Logger.Level = "warn"
-	want.Auth.Password.Argon2MemoryKiB = 1024
-	want.Auth.Password.Argon2Iterations = 1
-	want.GraphQL.Playground = false
-	want.Settings.Rustok.RateLimit.Enabled = false
-	if !reflect.DeepEqual(test, want) {
-		t.Errorf("test.yaml:\n got %+v\nwant %+v", test, want)
+	want.Env = env
+	switch env {
+	case "test":
+		want.Database.URL = "sqlite://./data/test.db"
+		want.Logger.Level = "warn"
+		want.Auth.Password.Argon2MemoryKiB = 1024
+		want.Auth.Password.Argon2Iterations = 1
+		want.GraphQL.Playground = false
+		want.Settings.Rustok.RateLimit.Enabled = false
+	case "production":
+		want.Server.Host = "0.0.0.0"
+		want.Database.URL = "postgres://rustok@db:5432/rustok"
+		want.Database.MaxOpenConns = 20
+		want.Logger = config.Logger{Level: "info", Format: "json"}
+		want.Auth.JWT.Secret = prodSecret
+		want.GraphQL.Playground = false
+		want.GraphQL.Introspection = false
+		want.Settings.Rustok.Features.EmailVerification = true
+		want.Settings.Rustok.Email.Driver = "smtp"
 	}
-
-	prod := mustLoad(t, ".", "production", []string{"RUSTOK_JWT_SECRET=" + prodSecret})
-	want = config.Default()
-	want.Env = "production"
-	want.Server.Host = "0.0.0.0"
-	want.Database.MaxOpenConns = 20
-	want.Logger = config.Logger{Level: "info", Format: "json"}
-	want.Auth.JWT.Secret = prodSecret
-	want.GraphQL.Playground = false
-	want.GraphQL.Introspection = false
-	want.Settings.Rustok.Features.EmailVerification = true
-	want.Settings.Rustok.Email.Driver = "smtp"
-	if !reflect.DeepEqual(prod, want) {
-		t.Errorf("production.yaml:\n got %+v\nwant %+v", prod, want)
-	}
-	if prod.Auth.JWT.Secret != prodSecret {
-		t.Error("production secret not taken from RUSTOK_JWT_SECRET") // %+v above redacts it
-	}
+	return want
 }
 
-func TestProductionNeedsSecret(t *testing.T) {
+// TestShippedFiles loads the three files of this folder, from disk and built
+// in: the binary without a config folder behaves as with this one.
+func TestShippedFiles(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name    string
-		environ []string
-		wantErr string
+		name, dir, env string
 	}{
-		{
-			name:    "missing",
-			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
-		},
-		{
-			name:    "empty shorthand counts as missing",
-			environ: []string{"RUSTOK_JWT_SECRET="},
-			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
-		},
-		{
-			name:    "too short",
-			environ: []string{"RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcde"},
-			wantErr: "environment variable RUSTOK_JWT_SECRET: auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
-		},
-		{
-			name:    "development secret",
-			environ: []string{"RUSTOK_JWT_SECRET=" + config.Default().Auth.JWT.Secret},
-			wantErr: "environment variable RUSTOK_JWT_SECRET: auth.jwt.secret: must not be the development secret in production (set RUSTOK_JWT_SECRET)",
-		},
+		{"development from disk", ".", "development"},
+		{"development built in", "", "development"},
+		{"test from disk", ".", "test"},
+		{"test built in", "", "test"},
+		{"production from disk", ".", "production"},
+		{"production built in", "", "production"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := config.Load(".", "production", tc.environ)
-			if err == nil || err.Error() != tc.wantErr {
-				t.Fatalf("Load(production) error = %v, want %q", err, tc.wantErr)
+			var environ []string
+			if tc.env == "production" {
+				environ = productionEnv
+			}
+			got, want := mustLoad(t, tc.dir, tc.env, environ), shippedFile(tc.env)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s.yaml:\n got %+v\nwant %+v", tc.env, got, want)
+			}
+			if got.Auth.JWT.Secret != want.Auth.JWT.Secret {
+				t.Error("auth.jwt.secret differs") // %+v above redacts it
 			}
 		})
 	}
 }
 
-// TestDevelopmentFileListsEveryKey keeps development.yaml a complete
-// reference: together with TestShippedFiles it checks that the file lists
-// every key of Config with its default value.
-func TestDevelopmentFileListsEveryKey(t *testing.T) {
+// TestProductionNeedsExplicitSecrets: production has no default JWT secret
+// and no default database URL; the start names each missing key.
+func TestProductionNeedsExplicitSecrets(t *testing.T) {
 	t.Parallel()
-	fromFile := koanf.New(".")
-	if err := fromFile.Load(file.Provider("development.yaml"), yaml.Parser()); err != nil {
-		t.Fatal(err)
+	const (
+		dbURL     = "DATABASE_URL=sqlite:///var/lib/rustok/rustok.db"
+		noSecret  = "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)"
+		noDBURL   = "database.url: must be set in production (set DATABASE_URL or RUSTOK_DATABASE__URL)"
+		devSecret = "must not be the development secret in production (set RUSTOK_JWT_SECRET)"
+	)
+	tests := []struct {
+		name    string
+		dir     string // "" for none
+		environ []string
+		wantErr string
+	}{
+		{
+			name:    "both missing, each named",
+			wantErr: noDBURL + "\n" + noSecret,
+		},
+		{
+			name:    "both missing with the config folder",
+			dir:     ".",
+			wantErr: noDBURL + "\n" + noSecret,
+		},
+		{
+			name:    "secret missing",
+			environ: []string{dbURL},
+			wantErr: noSecret,
+		},
+		{
+			name:    "empty shorthand counts as missing",
+			environ: []string{dbURL, "RUSTOK_JWT_SECRET="},
+			wantErr: noSecret,
+		},
+		{
+			name:    "secret too short",
+			environ: []string{dbURL, "RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcde"},
+			wantErr: "environment variable RUSTOK_JWT_SECRET: " + noSecret,
+		},
+		{
+			name:    "development secret",
+			environ: []string{dbURL, "RUSTOK_JWT_SECRET=" + config.Default().Auth.JWT.Secret},
+			wantErr: "environment variable RUSTOK_JWT_SECRET: auth.jwt.secret: " + devSecret,
+		},
+		{
+			name:    "database URL missing",
+			environ: []string{"RUSTOK_JWT_SECRET=" + prodSecret},
+			wantErr: noDBURL,
+		},
+		{
+			name:    "empty DATABASE_URL counts as missing",
+			environ: []string{"RUSTOK_JWT_SECRET=" + prodSecret, "DATABASE_URL="},
+			wantErr: noDBURL,
+		},
+		{
+			name:    "empty RUSTOK_DATABASE__URL names its variable",
+			environ: []string{"RUSTOK_JWT_SECRET=" + prodSecret, "RUSTOK_DATABASE__URL="},
+			wantErr: "environment variable RUSTOK_DATABASE__URL: " + noDBURL,
+		},
+		{
+			name:    "both from the full forms",
+			environ: []string{"RUSTOK_AUTH__JWT__SECRET=" + prodSecret, "RUSTOK_DATABASE__URL=sqlite:///srv/rustok.db"},
+		},
+		{
+			name: "both from a production.yaml on disk",
+			dir: writeConfig(t, "production", "database:\n  url: postgres://rustok@db/rustok\n"+
+				"auth:\n  jwt:\n    secret: "+prodSecret+"\n"),
+		},
 	}
-	fromStruct := koanf.New(".")
-	if err := fromStruct.Load(structs.Provider(config.Default(), "koanf"), nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := fromFile.Keys(), fromStruct.Keys(); !slices.Equal(got, want) {
-		t.Errorf("development.yaml keys:\n got %q\nwant %q", got, want)
-	}
-}
-
-func TestLoadWithoutDirUsesDefaults(t *testing.T) {
-	t.Parallel()
-	if got, want := mustLoad(t, "", "development", nil), config.Default(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Load(\"\", development):\n got %+v\nwant %+v", got, want)
-	}
-
-	prod := mustLoad(t, "", "production", []string{"RUSTOK_JWT_SECRET=" + prodSecret})
-	want := config.Default()
-	want.Env = "production"
-	want.Auth.JWT.Secret = prodSecret
-	want.GraphQL.Playground = false
-	want.GraphQL.Introspection = false
-	want.Logger = config.Logger{Level: "info", Format: "json"}
-	if !reflect.DeepEqual(prod, want) {
-		t.Errorf("Load(\"\", production):\n got %+v\nwant %+v", prod, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(tc.dir, "production", tc.environ)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Load(production) error = %v, want none", err)
+			case tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr):
+				t.Fatalf("Load(production) error = %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -1,6 +1,6 @@
 // Package config loads RusToK's typed configuration: defaults in code, then the
-// YAML file of the environment, then environment variables, and validates the
-// result.
+// YAML file of the environment built into the binary, then an optional file on
+// disk, then environment variables, and validates the result.
 //
 // # Sources and precedence
 //
@@ -8,14 +8,24 @@
 // earlier one, key by key:
 //
 //  1. Default(): the development values, with the production changes of
-//     Load's doc comment when the environment is production;
-//  2. the file <dir>/<env>.yaml (skipped when dir is empty);
-//  3. the shorthands DATABASE_URL (database.url), REDIS_URL (redis.url) and
+//     Load's doc comment when the environment is production (no JWT secret,
+//     no database URL);
+//  2. the built-in <env>.yaml: development.yaml, test.yaml and
+//     production.yaml of this folder, embedded in the binary, so that it
+//     runs from any directory with no file at all (development.yaml equals
+//     Default(); a test keeps them equal);
+//  3. the file <dir>/<env>.yaml, when dir is not empty and the file exists
+//     (a dir that does not exist is an error);
+//  4. the shorthands DATABASE_URL (database.url), REDIS_URL (redis.url) and
 //     RUSTOK_JWT_SECRET (auth.jwt.secret); an empty shorthand counts as unset;
-//  4. RUSTOK_<PATH> variables, where PATH is the key in upper case with "__"
+//  5. RUSTOK_<PATH> variables, where PATH is the key in upper case with "__"
 //     between levels and "_" kept inside a key name:
 //     RUSTOK_SERVER__PORT=8080, RUSTOK_AUTH__JWT__ACCESS_TTL=10m,
 //     RUSTOK_SETTINGS__RUSTOK__TENANT__BASE_DOMAINS=example.com,example.org.
+//
+// LoadWithSources also says where each key's value came from (Sources), and
+// Config.Flatten lists every key with its value, secrets masked: together they
+// are `rustok config print`.
 //
 // Environment variables come from the slice passed to Load, never from the
 // process, so that tests can run in parallel with their own environments.

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/maps"
@@ -26,22 +29,25 @@ const (
 	envPrefix = "RUSTOK_"
 )
 
-// Load returns the configuration of environment env: Default(), then the file
-// dir/<env>.yaml, then the environment variables in environ (KEY=value
-// strings, os.Environ() in production; Load never reads the process
-// environment itself), then it runs Validate.
+// Load returns the configuration of environment env: the defaults of env,
+// the built-in <env>.yaml, the file dir/<env>.yaml when it exists, then the
+// environment variables in environ (KEY=value strings, os.Environ() in
+// production; Load never reads the process environment itself), then it runs
+// Validate. See the package documentation for the layers.
 //
-// With an empty dir no file is read: defaults and environment only. When env
-// is production, the defaults have no JWT secret (it must come from
-// RUSTOK_JWT_SECRET or auth.jwt.secret), no playground or introspection, and
-// info-level JSON logs.
+// With an empty dir no file is read: built-in defaults and environment only. A
+// dir that exists but has no <env>.yaml is the same (nothing to override); a
+// dir that does not exist is an error naming it, matching fs.ErrNotExist.
+// When env is production, the defaults have no JWT secret (it must come from
+// RUSTOK_JWT_SECRET or auth.jwt.secret) and no database URL (DATABASE_URL or
+// database.url), no playground or introspection, and info-level JSON logs.
 //
 // On any problem Load returns the zero Config and an error joining every
-// problem found (errors.Join): a missing or unreadable file (naming its path,
-// and matching fs.ErrNotExist when missing), malformed YAML (naming the file
-// and line), an unknown key in the file or in a RUSTOK_ variable, a value of
-// the wrong type, and whatever Validate refuses. Validate runs only once every
-// key is known and every value has the right type, so that it never reports a
+// problem found (errors.Join): a missing configuration directory or an
+// unreadable file (naming its path), malformed YAML (naming the file and
+// line), an unknown key in the file or in a RUSTOK_ variable, a value of the
+// wrong type, and whatever Validate refuses. Validate runs only once every key
+// is known and every value has the right type, so that it never reports a
 // value that was not read. Each problem names the key and, where known, the
 // file or variable that set it.
 //
@@ -50,36 +56,129 @@ const (
 // and ignored here, and the shorthand RUSTOK_JWT_SECRET. Load keeps no state
 // and is safe for concurrent use.
 func Load(dir, env string, environ []string) (Config, error) {
+	cfg, _, err := LoadWithSources(dir, env, environ)
+	return cfg, err
+}
+
+// SourceDefault is the source of a key whose value is the default: set in code
+// (Default) and left unchanged by the built-in file of the environment.
+const SourceDefault = "default"
+
+// Sources says, for every leaf key of Config ("server.port"), where its value
+// came from: SourceDefault, "built-in <env>.yaml" (the file embedded in the
+// binary changed the default), the path of the configuration file that set
+// it, or "environment variable NAME".
+type Sources map[string]string
+
+// LoadWithSources is Load that also returns the source of every leaf key's
+// value. The Config and the errors are exactly Load's; on error the Sources
+// are nil.
+func LoadWithSources(dir, env string, environ []string) (Config, Sources, error) {
+	defaults := defaultsFor(env)
 	k := koanf.New(".")
-	if err := k.Load(structs.Provider(defaultsFor(env), tagName), nil); err != nil {
-		return Config{}, fmt.Errorf("load defaults: %w", err)
+	if err := k.Load(structs.Provider(defaults, tagName), nil); err != nil {
+		return Config{}, nil, fmt.Errorf("load defaults: %w", err)
 	}
 	keys := newSchema(k.Keys())
+	sources := make(Sources, len(keys.leaves))
+	for key := range keys.leaves {
+		sources[key] = SourceDefault
+	}
+
+	// The built-in file is a layer of defaults: its keys count as set only
+	// where they change the value of the code defaults.
+	if err := mergeBuiltin(k, defaults, env, keys, sources); err != nil {
+		return Config{}, nil, err
+	}
 
 	var settings []setting
 	if dir != "" {
-		path := filepath.Join(dir, env+".yaml")
-		fromFile, err := readFile(path)
+		fromFile, err := readDirFile(dir, env)
 		if err != nil {
-			return Config{}, errors.Join(checkEnv(env), err)
+			return Config{}, nil, errors.Join(checkEnv(env), err)
 		}
 		settings = append(settings, fromFile...)
 	}
 	shorthands, err := shorthandSettings(environ)
 	if err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	prefixed, err := prefixedSettings(environ)
 	if err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
 	settings = append(settings, shorthands...)
 	settings = append(settings, prefixed...)
 
 	// Later settings win: file, then shorthands, then RUSTOK_ variables.
+	overrides, problems := overridesOf(settings, keys, sources)
+	if err := k.Load(confmap.Provider(overrides, "."), nil); err != nil {
+		return Config{}, nil, fmt.Errorf("merge configuration: %w", err)
+	}
+	origin := make(map[string]string) // key → the file or variable that set it
+	for key, source := range sources {
+		if source != SourceDefault {
+			origin[key] = source
+		}
+	}
+
+	cfg, err := decode(k)
+	if err != nil {
+		problems = append(problems, decodeProblems(err, origin, k)...)
+	}
+	if len(problems) > 0 {
+		return Config{}, nil, errors.Join(problems...)
+	}
+
+	cfg.Env = env
+	if err := cfg.Validate(); err != nil {
+		return Config{}, nil, withSources(err, origin)
+	}
+	return cfg, sources, nil
+}
+
+// mergeBuiltin merges the built-in <env>.yaml into k, which holds defaults,
+// and records as its source, in sources, every key whose value it changes. A
+// problem in the built-in file (a bug of this package, which its tests
+// prevent) is returned like one in any file.
+func mergeBuiltin(k *koanf.Koanf, defaults Config, env string, keys schema, sources Sources) error {
+	settings, err := readBuiltin(env)
+	if err != nil {
+		return err
+	}
+	overrides, problems := overridesOf(settings, keys, nil)
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+	if len(overrides) == 0 {
+		return nil
+	}
+	if err := k.Load(confmap.Provider(overrides, "."), nil); err != nil {
+		return fmt.Errorf("merge %s: %w", builtinSource(env), err)
+	}
+	base, err := decode(k)
+	if err != nil {
+		origin := make(map[string]string, len(overrides))
+		for key := range overrides {
+			origin[key] = builtinSource(env)
+		}
+		return errors.Join(decodeProblems(err, origin, k)...)
+	}
+	before, after := flatten(defaults), flatten(base)
+	for key := range overrides {
+		if !reflect.DeepEqual(before[key], after[key]) {
+			sources[key] = builtinSource(env)
+		}
+	}
+	return nil
+}
+
+// overridesOf checks settings against the schema and returns the values they
+// set by key, later settings winning, and the problems found. When sources is
+// not nil, it records the source of every key set.
+func overridesOf(settings []setting, keys schema, sources Sources) (map[string]any, []error) {
 	var problems []error
 	overrides := make(map[string]any)
-	origin := make(map[string]string) // key → the file or variable that set it
 	for _, s := range settings {
 		if problem := keys.check(s); problem != nil {
 			problems = append(problems, problem)
@@ -89,14 +188,18 @@ func Load(dir, env string, environ []string) (Config, error) {
 			continue // an empty value keeps the default; an empty section sets nothing
 		}
 		overrides[s.key] = s.value
-		origin[s.key] = s.source
+		if sources != nil {
+			sources[s.key] = s.source
+		}
 	}
-	if err := k.Load(confmap.Provider(overrides, "."), nil); err != nil {
-		return Config{}, fmt.Errorf("merge configuration: %w", err)
-	}
+	return overrides, problems
+}
 
+// decode decodes the merged configuration in k into a Config, strictly (see
+// decodeHook).
+func decode(k *koanf.Koanf) (Config, error) {
 	var cfg Config
-	err = k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{
+	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{
 		Tag: tagName,
 		DecoderConfig: &mapstructure.DecoderConfig{
 			DecodeHook:  mapstructure.DecodeHookFuncType(decodeHook),
@@ -104,18 +207,16 @@ func Load(dir, env string, environ []string) (Config, error) {
 			MatchName:   func(mapKey, fieldName string) bool { return mapKey == fieldName },
 		},
 	})
-	if err != nil {
-		problems = append(problems, decodeProblems(err, origin, k)...)
-	}
-	if len(problems) > 0 {
-		return Config{}, errors.Join(problems...)
-	}
+	return cfg, err
+}
 
-	cfg.Env = env
-	if err := cfg.Validate(); err != nil {
-		return Config{}, withSources(err, origin)
-	}
-	return cfg, nil
+// flatten returns the leaf keys of c with their values, as typed in Config.
+func flatten(c Config) map[string]any {
+	k := koanf.New(".")
+	// Cannot fail: the structs provider's Read has no error to return, and a
+	// merge into an empty koanf without StrictMerge has none either.
+	_ = k.Load(structs.Provider(c, tagName), nil)
+	return k.All()
 }
 
 // setting is one key set by one source.
@@ -125,27 +226,48 @@ type setting struct {
 	source string // the file path or "environment variable NAME"
 }
 
-// readFile reads and parses the YAML file at path and returns its settings
-// sorted by key.
-func readFile(path string) ([]setting, error) {
+// readDirFile reads dir/<env>.yaml. A missing file gives no settings; a
+// missing dir is an error naming it.
+func readDirFile(dir, env string) ([]setting, error) {
+	path := filepath.Join(dir, env+".yaml")
 	b, err := file.Provider(path).ReadBytes()
 	if err != nil {
-		// The path error's own text would repeat the path after "open".
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			return nil, fmt.Errorf("%s: %w", path, pathErr.Err)
+		st, statErr := os.Stat(dir)
+		switch {
+		case statErr != nil:
+			return nil, fmt.Errorf("configuration directory %s: %w", dir, pathReason(statErr))
+		case !st.IsDir():
+			return nil, fmt.Errorf("configuration directory %s: %w", dir, syscall.ENOTDIR)
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, nil // nothing to override
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, pathReason(err))
 	}
+	return parseYAML(b, path)
+}
+
+// pathReason returns the reason of a path error without the operation and
+// path, which the caller's message names already.
+func pathReason(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
+}
+
+// parseYAML parses YAML text read from source and returns its settings
+// sorted by key.
+func parseYAML(b []byte, source string) ([]setting, error) {
 	parsed, err := yaml.Parser().Unmarshal(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", source, err)
 	}
 	maps.IntfaceKeysToStrings(parsed)
 	flat, _ := maps.Flatten(parsed, nil, ".")
 	settings := make([]setting, 0, len(flat))
 	for key, value := range flat {
-		settings = append(settings, setting{key: key, value: value, source: path})
+		settings = append(settings, setting{key: key, value: value, source: source})
 	}
 	slices.SortFunc(settings, func(a, b setting) int { return strings.Compare(a.key, b.key) })
 	return settings, nil

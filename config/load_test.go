@@ -36,6 +36,11 @@ func TestLoadOverrides(t *testing.T) {
 			want:    func(c *config.Config) { c.Server.Port = 8080 },
 		},
 		{
+			name:    "port 0 picks a free port",
+			environ: []string{"RUSTOK_SERVER__PORT=0"},
+			want:    func(c *config.Config) { c.Server.Port = 0 },
+		},
+		{
 			name:    "duration",
 			environ: []string{"RUSTOK_AUTH__JWT__ACCESS_TTL=10m"},
 			want:    func(c *config.Config) { c.Auth.JWT.AccessTTL = 10 * time.Minute },
@@ -209,14 +214,14 @@ func TestLoadRefuses(t *testing.T) {
 			wantErr: "FILE: server.port: must be a single value, not a section of keys",
 		},
 		{
-			name:    "port 0",
-			environ: []string{"RUSTOK_SERVER__PORT=0"},
-			wantErr: "environment variable RUSTOK_SERVER__PORT: server.port: must be between 1 and 65535, got 0",
+			name:    "negative port",
+			environ: []string{"RUSTOK_SERVER__PORT=-1"},
+			wantErr: "environment variable RUSTOK_SERVER__PORT: server.port: must be between 0 and 65535, got -1",
 		},
 		{
 			name:    "port 70000",
 			yaml:    "server:\n  port: 70000\n",
-			wantErr: "FILE: server.port: must be between 1 and 65535, got 70000",
+			wantErr: "FILE: server.port: must be between 0 and 65535, got 70000",
 		},
 		{
 			name:    "port abc in the file",
@@ -344,11 +349,19 @@ func TestLoadRefuses(t *testing.T) {
 func TestLoadFileErrors(t *testing.T) {
 	t.Parallel()
 
-	t.Run("missing file", func(t *testing.T) {
+	t.Run("folder without the file keeps the built-in values", func(t *testing.T) {
 		t.Parallel()
-		dir := t.TempDir()
-		_, err := config.Load(dir, "production", nil)
-		want := filepath.Join(dir, "production.yaml") + ": no such file or directory"
+		got := mustLoad(t, t.TempDir(), "test", nil)
+		if want := shippedFile("test"); !reflect.DeepEqual(got, want) {
+			t.Errorf("Load:\n got %+v\nwant %+v", got, want)
+		}
+	})
+
+	t.Run("missing folder", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(t.TempDir(), "nope")
+		_, err := config.Load(dir, "development", nil)
+		want := "configuration directory " + dir + ": no such file or directory"
 		if err == nil || err.Error() != want {
 			t.Fatalf("Load error = %v, want %q", err, want)
 		}
@@ -357,11 +370,30 @@ func TestLoadFileErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("unknown environment without a file", func(t *testing.T) {
+	t.Run("folder that is a file", func(t *testing.T) {
+		t.Parallel()
+		dir := filepath.Join(writeConfig(t, "development", ""), "development.yaml")
+		_, err := config.Load(dir, "development", nil)
+		want := "configuration directory " + dir + ": not a directory"
+		if err == nil || err.Error() != want {
+			t.Fatalf("Load error = %v, want %q", err, want)
+		}
+	})
+
+	t.Run("unknown environment without a folder", func(t *testing.T) {
 		t.Parallel()
 		_, err := config.Load("config", "staging", nil)
 		want := "env: must be development, test or production, got \"staging\"\n" +
-			filepath.Join("config", "staging.yaml") + ": no such file or directory"
+			"configuration directory config: no such file or directory"
+		if err == nil || err.Error() != want {
+			t.Fatalf("Load error = %v, want %q", err, want)
+		}
+	})
+
+	t.Run("unknown environment without a file", func(t *testing.T) {
+		t.Parallel()
+		_, err := config.Load(t.TempDir(), "staging", nil)
+		want := `env: must be development, test or production, got "staging"`
 		if err == nil || err.Error() != want {
 			t.Fatalf("Load error = %v, want %q", err, want)
 		}

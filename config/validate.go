@@ -15,7 +15,7 @@ import (
 // Validate checks every key of c and returns nil or all the problems at once,
 // joined with errors.Join, one per line, each starting with the key:
 //
-//	server.port: must be between 1 and 65535, got 70000
+//	server.port: must be between 0 and 65535, got 70000
 //
 // No message contains a secret or a URL password. Validate does not change c.
 func (c Config) Validate() error {
@@ -24,7 +24,7 @@ func (c Config) Validate() error {
 		v.errs = append(v.errs, err)
 	}
 	v.server(c.Server)
-	v.database(c.Database)
+	v.database(c.Database, c.Env == EnvProduction)
 	v.oneOf("logger.level", c.Logger.Level, "debug", "info", "warn", "error")
 	v.oneOf("logger.format", c.Logger.Format, "text", "json")
 	v.jwt(c.Auth.JWT, c.Env == EnvProduction)
@@ -62,7 +62,7 @@ func (v *validator) server(s Server) {
 	case hasPort(s.Host):
 		v.add("server.host", "must not include a port (set server.port), got %q", s.Host)
 	}
-	v.between("server.port", s.Port, 1, 65535)
+	v.between("server.port", s.Port, 0, 65535) // 0: a free port, chosen at start
 	if _, reason := parseSize(s.BodyLimit); reason != "" {
 		v.add("server.body_limit", "%s, got %q", reason, s.BodyLimit)
 	}
@@ -71,10 +71,14 @@ func (v *validator) server(s Server) {
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
 }
 
-func (v *validator) database(d Database) {
+func (v *validator) database(d Database, production bool) {
 	const key = "database.url"
 	scheme, rest, found := strings.Cut(d.URL, "://")
 	switch {
+	case d.URL == "" && production:
+		// Production has no default: a forgotten DATABASE_URL must not
+		// silently start on a local SQLite file.
+		v.add(key, "must be set in production (set DATABASE_URL or RUSTOK_DATABASE__URL)")
 	case d.URL == "":
 		v.add(key, "must be set (sqlite://./data/rustok.db or postgres://user:password@host:5432/db)")
 	case !found:

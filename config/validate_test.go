@@ -29,14 +29,18 @@ func TestValidate(t *testing.T) {
 			wantErr: `env: must be development, test or production, got "staging"`,
 		},
 		{
-			name:    "port 0",
-			change:  func(c *config.Config) { c.Server.Port = 0 },
-			wantErr: "server.port: must be between 1 and 65535, got 0",
+			name:   "port 0 picks a free port",
+			change: func(c *config.Config) { c.Server.Port = 0 },
+		},
+		{
+			name:    "negative port",
+			change:  func(c *config.Config) { c.Server.Port = -1 },
+			wantErr: "server.port: must be between 0 and 65535, got -1",
 		},
 		{
 			name:    "port 70000",
 			change:  func(c *config.Config) { c.Server.Port = 70000 },
-			wantErr: "server.port: must be between 1 and 65535, got 70000",
+			wantErr: "server.port: must be between 0 and 65535, got 70000",
 		},
 		{
 			name:    "host with port",
@@ -280,7 +284,7 @@ func TestValidate(t *testing.T) {
 				c.Settings.Rustok.RateLimit.TrustedProxies = []string{"not-an-ip"}
 			},
 			wantErr: strings.Join([]string{
-				"server.port: must be between 1 and 65535, got 70000",
+				"server.port: must be between 0 and 65535, got 70000",
 				`database.url: scheme must be sqlite://, postgres:// or postgresql://, got "mysql://db/rustok"`,
 				`logger.level: must be debug, info, warn or error, got "loud"`,
 				`settings.rustok.tenant.resolution: must be header, host or subdomain, got "cookie"`,

@@ -9,18 +9,25 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/rustok/rustok/config"
 )
 
+// defaultConfigDir is the configuration directory read when neither --config
+// nor RUSTOK_CONFIG names one, if it exists.
+const defaultConfigDir = "./config"
+
 // cli carries the global flags and I/O of one invocation.
 type cli struct {
 	configDir string
-	env       string
-	environ   []string
-	stdin     io.Reader
-	stdout    io.Writer
-	stderr    io.Writer
+	// configFlag is the --config flag, to tell a given directory from the default.
+	configFlag *pflag.Flag
+	env        string
+	environ    []string
+	stdin      io.Reader
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // run executes the CLI and returns the process exit code: 0 success,
@@ -73,33 +80,70 @@ func (c *cli) rootCommand() *cobra.Command {
 		Args:          cobra.NoArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.PersistentFlags().StringVar(&c.configDir, "config", "./config", "configuration directory")
+	root.PersistentFlags().StringVar(&c.configDir, "config", defaultConfigDir,
+		"configuration directory whose <env>.yaml overrides the built-in one (else $RUSTOK_CONFIG, else ./config if it exists)")
+	c.configFlag = root.PersistentFlags().Lookup("config")
 	root.PersistentFlags().StringVar(&c.env, "env", "", "environment: development, test or production (default $RUSTOK_ENV, else development)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.AddCommand(
 		c.serveCommand(), c.workerCommand(), c.migrateCommand(), c.tenantsCommand(),
-		c.projectionsCommand(), c.eventsCommand(), c.taskCommand(), c.dbCommand(), c.versionCommand(),
+		c.projectionsCommand(), c.eventsCommand(), c.taskCommand(), c.dbCommand(), c.configCommand(), c.versionCommand(),
 	)
 	return root
 }
 
 // loadConfig resolves the environment and loads the configuration.
 func (c *cli) loadConfig() (config.Config, error) {
-	env := c.env
-	if env == "" {
-		env = c.getenv("RUSTOK_ENV")
-	}
-	if env == "" {
-		env = config.EnvDevelopment
-	}
-	if st, err := os.Stat(c.configDir); err != nil || !st.IsDir() {
-		return config.Config{}, fmt.Errorf("configuration directory %s not found (set --config)", c.configDir)
-	}
-	cfg, err := config.Load(c.configDir, env, c.environ)
+	cfg, _, err := c.loadConfigWithSources()
+	return cfg, err
+}
+
+// loadConfigWithSources is loadConfig that also says where each key's value
+// came from (config print).
+func (c *cli) loadConfigWithSources() (config.Config, config.Sources, error) {
+	dir, err := c.configDirectory()
 	if err != nil {
-		return config.Config{}, fmt.Errorf("invalid configuration: %w", err)
+		return config.Config{}, nil, err
 	}
-	return cfg, nil
+	cfg, sources, err := config.LoadWithSources(dir, c.envName(), c.environ)
+	if err != nil {
+		return config.Config{}, nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return cfg, sources, nil
+}
+
+// envName returns the environment: --env, else RUSTOK_ENV, else development.
+func (c *cli) envName() string {
+	if c.env != "" {
+		return c.env
+	}
+	if env := c.getenv("RUSTOK_ENV"); env != "" {
+		return env
+	}
+	return config.EnvDevelopment
+}
+
+// configDirectory returns the directory whose <env>.yaml overrides the
+// built-in file, or "" for none: --config when given, else RUSTOK_CONFIG when
+// set, else ./config when it is a directory. A directory given by --config or
+// RUSTOK_CONFIG must exist; the default one is optional, so that the binary
+// runs in an empty directory.
+func (c *cli) configDirectory() (string, error) {
+	given := c.configFlag != nil && c.configFlag.Changed
+	dir, from := c.configDir, "--config"
+	if !given {
+		dir, from = c.getenv("RUSTOK_CONFIG"), "RUSTOK_CONFIG"
+	}
+	if dir == "" && !given {
+		if st, err := os.Stat(defaultConfigDir); err == nil && st.IsDir() {
+			return defaultConfigDir, nil
+		}
+		return "", nil
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("configuration directory %s not found (given by %s)", dir, from)
+	}
+	return dir, nil
 }
 
 // open loads the configuration and builds the app for a command.

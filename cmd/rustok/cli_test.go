@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,11 @@ func runCLI(t *testing.T, environ []string, stdin string, args ...string) cliRes
 func TestCLIErrors(t *testing.T) {
 	t.Parallel()
 	okDB := "RUSTOK_DATABASE__URL=sqlite://" + filepath.Join(t.TempDir(), "x.db")
+	// A directory cannot be created under a regular file, not even by root.
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		environ []string
@@ -45,12 +51,14 @@ func TestCLIErrors(t *testing.T) {
 		{"replay with names and --all", []string{okDB}, []string{"projections", "replay", "tenants", "--all"}, 2, "not both"},
 		{"bad glob", []string{okDB}, []string{"events", "tail", "--type", "["}, 2, "not a valid glob"},
 		{"cleanup of something unknown", []string{okDB}, []string{"task", "cleanup", "mail"}, 2, "one of sessions, cache or all"},
-		{"missing config directory", nil, []string{"--config", "/nonexistent", "migrate", "status"}, 1, "configuration directory /nonexistent not found"},
+		{"missing config directory", nil, []string{"--config", "/nonexistent", "migrate", "status"}, 1, "configuration directory /nonexistent not found (given by --config)"},
 		{"unknown environment", nil, []string{"--env", "staging", "migrate", "status"}, 1, "staging"},
 		{"unknown config key", []string{okDB, "RUSTOK_SERVER__PROT=1"}, []string{"migrate", "status"}, 1, `unknown key "server.prot"`},
 		{"invalid config value", []string{okDB, "RUSTOK_SERVER__PORT=abc"}, []string{"migrate", "status"}, 1, "server.port"},
 		{"invalid database scheme", []string{"DATABASE_URL=mysql://x"}, []string{"migrate", "status"}, 1, "database.url"},
-		{"missing database directory", []string{"RUSTOK_DATABASE__URL=sqlite:///nonexistent/dir/x.db"}, []string{"serve"}, 1, "database directory /nonexistent/dir does not exist"},
+		{"uncreatable database directory", []string{"RUSTOK_DATABASE__URL=sqlite://" + blocker + "/dir/x.db"}, []string{"serve"}, 1,
+			"cannot create the database directory " + blocker + "/dir for database.url sqlite://" + blocker + "/dir/x.db: not a directory"},
+		{"config without subcommand", nil, []string{"config"}, 2, "config needs a subcommand: print"},
 		{"postgres down", []string{"RUSTOK_DATABASE__URL=postgres://u:secret@127.0.0.1:1/x?connect_timeout=2"}, []string{"serve"}, 1, "cannot reach PostgreSQL at postgres://u:xxxxx@127.0.0.1:1/x"},
 		{"schema not migrated", []string{okDB}, []string{"tenants", "list"}, 1, "run `rustok migrate up`"},
 		{"truncate refused in production", []string{okDB, "RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcdef-prod"}, []string{"--env", "production", "db", "truncate", "--yes"}, 1, "refused when the environment is production"},

@@ -1,5 +1,5 @@
 // Command rustok is the RusToK server and its operator CLI: serve, worker,
-// migrate, tenants, projections, events, task, db and version.
+// migrate, tenants, projections, events, task, db, config and version.
 package main
 
 import (

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +65,9 @@ type server struct {
 	redis    *redis.Client
 	// ready is closed once the HTTP server listens (or at once without HTTP).
 	ready chan struct{}
+	// banner, when not nil, receives the addresses of the server once it
+	// listens: the CLI's stdout (logs go to stderr).
+	banner io.Writer
 }
 
 func (c *cli) runServer(ctx context.Context, withHTTP, withWorkers bool) error {
@@ -78,6 +85,7 @@ func (c *cli) runServer(ctx context.Context, withHTTP, withWorkers bool) error {
 		_ = a.Close()
 		return err
 	}
+	s.banner = c.stdout
 	return s.run(ctx)
 }
 
@@ -158,6 +166,11 @@ func (s *server) run(ctx context.Context) error {
 		select {
 		case <-s.http.Listening():
 			log.Info("rustok serving", "addr", s.http.Addr().String(), "env", s.a.cfg.Env, "database", database.Redact(s.a.cfg.Database.URL), "workers", s.runner != nil)
+			if s.banner != nil {
+				if err := writeBanner(s.banner, s.http.Addr(), s.a.cfg.GraphQL.Playground); err != nil {
+					log.Warn("print the server addresses", "error", err)
+				}
+			}
 			close(s.ready)
 			select {
 			case <-ctx.Done():
@@ -181,6 +194,12 @@ func (s *server) run(ctx context.Context) error {
 	log.Info("stopping relay and background tasks")
 	stopBackground()
 	runErr := <-runnerDone
+	if errors.Is(runErr, context.Canceled) {
+		// Stopped while the relay was still starting (a signal right after
+		// start): the cancellation is the stop asked for, not a failure.
+		log.Info("relay stopped before it finished starting", "error", runErr)
+		runErr = nil
+	}
 	bgWG.Wait()
 	log.Info("relay stopped; closing database")
 	s.resolver.Close()
@@ -190,6 +209,41 @@ func (s *server) run(ctx context.Context) error {
 	closeErr := s.a.Close()
 	log.Info("stopped")
 	return errors.Join(httpErr, runErr, closeErr)
+}
+
+// writeBanner prints where the server answers, for the person who started
+// it: the GraphQL API, the GraphiQL page when playground is on, and the
+// metrics. The URLs use the bound address (the real port when server.port is
+// 0), with loopback in place of an all-interfaces address.
+func writeBanner(w io.Writer, addr net.Addr, playground bool) error {
+	base := baseURL(addr)
+	var b strings.Builder
+	fmt.Fprintf(&b, "RusToK %s is listening:\n", version)
+	fmt.Fprintf(&b, "  GraphQL API  %s/api/graphql\n", base)
+	if playground {
+		fmt.Fprintf(&b, "  GraphiQL     %s/api/graphql  (open in a browser)\n", base)
+	}
+	fmt.Fprintf(&b, "  Metrics      %s/metrics\n", base)
+	b.WriteString("Stop with Ctrl+C.\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// baseURL returns "http://host:port" for the listening address addr, with
+// 127.0.0.1 for 0.0.0.0 and [::1] for [::], which a browser cannot open.
+func baseURL(addr net.Addr) string {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	ip := ap.Addr()
+	switch {
+	case ip.IsUnspecified() && ip.Is4():
+		ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	case ip.IsUnspecified():
+		ip = netip.IPv6Loopback()
+	}
+	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String()
 }
 
 // followHandler is what every instance applies from its own tail of the log:

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,8 +101,15 @@ type DB struct {
 }
 
 // Open connects to the database, checks that it answers within the context's
-// deadline, and returns it. Errors are one sentence naming what is wrong:
-// a missing directory for the SQLite file, an unreachable PostgreSQL server.
+// deadline, and returns it. For SQLite it first creates what is missing: the
+// directory of the file (mode 0700, parents included) and the file itself
+// (empty, mode 0600, which SQLite gives its -wal and -shm files too); it never
+// changes the mode of a directory or file that exists. Errors are one sentence
+// naming what is wrong: a directory that cannot be created for the SQLite
+// file (naming it and database.url), an unreachable PostgreSQL server.
+//
+// Every user of the database opens it here (the migrations too), so the file
+// is prepared the same way whichever opens it first.
 func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	t, err := Parse(raw)
 	if err != nil {
@@ -113,9 +121,8 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	var db *sqlx.DB
 	switch t.Dialect {
 	case SQLite:
-		dir := filepath.Dir(t.Path)
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("database directory %s does not exist (database.url %s): create it or change database.url", dir, raw)
+		if err := prepareSQLiteFile(t.Path, raw); err != nil {
+			return nil, err
 		}
 		db, err = sqlx.Open("sqlite", t.DSN)
 		if err != nil {
@@ -146,6 +153,54 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 		d.writeGate = make(chan struct{}, 1)
 	}
 	return d, nil
+}
+
+// Modes of what prepareSQLiteFile creates: the data is readable by its owner
+// only. SQLite gives its -wal and -shm files the mode of the database file.
+const (
+	sqliteDirMode  fs.FileMode = 0o700
+	sqliteFileMode fs.FileMode = 0o600
+)
+
+// prepareSQLiteFile makes the SQLite database file at path ready to open: it
+// creates the parent directory when missing (mode 0700, parents included)
+// and a missing database file, empty, with mode 0600. It changes nothing that
+// exists: neither the mode of an existing directory nor that of an existing
+// file. raw is the database.url, named in errors (its password masked). The
+// error for a directory that cannot be created is one sentence naming the
+// directory and database.url, and wraps the reason (fs.ErrPermission, …).
+// SQLite's special name ":memory:" is left alone.
+func prepareSQLiteFile(path, raw string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, sqliteDirMode); err != nil {
+		return fmt.Errorf("cannot create the database directory %s for database.url %s: %w", dir, Redact(raw), pathReason(err))
+	}
+	// O_EXCL: only a new file gets the mode, and a file created by another
+	// process in the meantime is left as it is.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, sqliteFileMode)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("create the database file %s: %w", path, err)
+		}
+		return nil
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	}
+	return fmt.Errorf("cannot create the database file %s for database.url %s: %w", path, Redact(raw), pathReason(err))
+}
+
+// pathReason returns the reason of a path error without the operation and
+// path, which the caller's message names already.
+func pathReason(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
 }
 
 // Dialect returns the database's dialect.

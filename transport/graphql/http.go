@@ -39,6 +39,8 @@ func Mount(g *echo.Group, h *Handler) {
 	g.POST(RoutePath, h.ServeEcho)
 	g.GET(RoutePath, h.ServeEcho)
 	g.HEAD(RoutePath, h.ServeEcho)
+	// CORS preflights never get here: the server's CORS middleware answers
+	// them. Any other OPTIONS request learns the methods.
 	g.OPTIONS(RoutePath, h.ServeEcho)
 	g.GET(SchemaPath, h.serveSDL)
 	g.HEAD(SchemaPath, h.serveSDL)
@@ -57,8 +59,7 @@ func Mount(g *echo.Group, h *Handler) {
 //     and extensions JSON-encoded; mutations are refused (405);
 //   - GET from a browser (Accept: text/html, no query) with a playground:
 //     the GraphiQL page;
-//   - OPTIONS: 204 with the Allow header (CORS preflights are answered by
-//     the CORS middleware before they get here).
+//   - OPTIONS (not a CORS preflight): 204 with the Allow header.
 //
 // GraphQL answers are 200 even when they carry errors (Apollo's convention);
 // a request that is not a GraphQL request (malformed JSON, no query, a bad

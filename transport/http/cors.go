@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -143,7 +144,15 @@ func corsMiddleware(cfg CORS) (echo.MiddlewareFunc, error) {
 	}
 	headers := append(append([]string{}, corsHeaders...), cfg.AllowHeaders...)
 	return middleware.CORSWithConfig(middleware.CORSConfig{
+		// echo's CORS answers every OPTIONS request as a preflight; one that
+		// is not (no Access-Control-Request-Method) goes to its route, which
+		// answers with its Allow header.
+		Skipper: func(c echo.Context) bool {
+			r := c.Request()
+			return r.Method == http.MethodOptions && r.Header.Get(echo.HeaderAccessControlRequestMethod) == ""
+		},
 		AllowOriginFunc:  allow,
+		AllowMethods:     []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:     headers,
 		ExposeHeaders:    corsExposed,
 		AllowCredentials: true,

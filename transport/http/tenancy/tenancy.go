@@ -83,7 +83,8 @@ func (c Config) Validate() error {
 type compiled struct {
 	enabled     bool
 	resolution  string
-	headerName  string
+	headerName  string // canonical, for lookups
+	headerLabel string // as configured, for messages
 	defaultKey  tenantcache.Key
 	hasDefault  bool
 	baseDomains []string
@@ -100,8 +101,9 @@ func (c Config) compile() (compiled, error) {
 	if out.resolution == "" {
 		out.resolution = ResolutionHeader
 	}
+	out.headerLabel = c.HeaderName
 	if out.headerName == "" {
-		out.headerName = DefaultHeaderName
+		out.headerName, out.headerLabel = http.CanonicalHeaderKey(DefaultHeaderName), DefaultHeaderName
 	}
 	var errs []error
 	switch out.resolution {
@@ -310,13 +312,13 @@ func (c compiled) headerKey(req *http.Request) (tenantcache.Key, error) {
 	case len(values) == 0 && c.hasDefault:
 		return c.defaultKey, nil
 	case len(values) == 0:
-		return tenantcache.Key{}, domain.BadInput("tenant header %s is required", c.headerName)
+		return tenantcache.Key{}, domain.BadInput("tenant header %s is required", c.headerLabel)
 	case len(values) > 1:
-		return tenantcache.Key{}, domain.BadInput("tenant header %s must be sent once", c.headerName)
+		return tenantcache.Key{}, domain.BadInput("tenant header %s must be sent once", c.headerLabel)
 	}
 	id, err := tenant.ParseIdentifier(values[0])
 	if err != nil {
-		return tenantcache.Key{}, fmt.Errorf("tenant header %s: %w", c.headerName, err)
+		return tenantcache.Key{}, fmt.Errorf("tenant header %s: %w", c.headerLabel, err)
 	}
 	return keyOf(id), nil
 }

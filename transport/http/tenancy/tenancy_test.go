@@ -280,7 +280,7 @@ func TestHeaderResolutionDefaults(t *testing.T) {
 	t.Run("configured header name", func(t *testing.T) {
 		run(t, tenancy.Config{Enabled: true, HeaderName: "x-workspace"}, []testCase{
 			{name: "is read", req: request{header: hdr("X-Workspace", "acme")}, want: ok("acme"), wantKeys: []tenantcache.Key{slugKey("acme")}},
-			{name: "replaces X-Tenant-ID", req: request{header: hdr("X-Tenant-ID", "acme")}, want: badInput("tenant header X-Workspace is required")},
+			{name: "replaces X-Tenant-ID (named as configured)", req: request{header: hdr("X-Tenant-ID", "acme")}, want: badInput("tenant header x-workspace is required")},
 		})
 	})
 	t.Run("resolution disabled", func(t *testing.T) {

@@ -57,6 +57,26 @@ type Server struct {
 	// ShutdownTimeout bounds the graceful stop after SIGINT or SIGTERM.
 	// Default 10s.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// CORS says which browser pages of other origins may call the API.
+	CORS CORS `koanf:"cors"`
+}
+
+// CORS configures cross-origin requests from browser pages (keys
+// server.cors.*). An allowed origin may send credentials; any other gets no
+// CORS header, so the browser refuses it.
+type CORS struct {
+	// AllowedOrigins are the origins, "scheme://host[:port]" (http or
+	// https), whose pages may call the API; a host may start with "*." for
+	// every subdomain of a domain ("https://*.example.com"). Default the
+	// usual local front-end development servers in development
+	// ("http://localhost:3000", "http://localhost:5173"), none in production.
+	AllowedOrigins []string `koanf:"allowed_origins"`
+	// TenantDomains also allows the pages served from every active tenant's
+	// own domains (a storefront on shop.example.com). Default true.
+	TenantDomains bool `koanf:"tenant_domains"`
+	// MaxAge is how long a browser may cache a preflight answer, at most
+	// 24h. Default 10m.
+	MaxAge time.Duration `koanf:"max_age"`
 }
 
 // BodyLimitBytes returns BodyLimit in bytes. It returns 0 if BodyLimit does
@@ -358,6 +378,11 @@ func Default() Config {
 			ReadTimeout:     15 * time.Second,
 			WriteTimeout:    30 * time.Second,
 			ShutdownTimeout: 10 * time.Second,
+			CORS: CORS{
+				AllowedOrigins: []string{"http://localhost:3000", "http://localhost:5173"},
+				TenantDomains:  true,
+				MaxAge:         10 * time.Minute,
+			},
 		},
 		Database: Database{
 			URL:          "sqlite://./data/rustok.db",
@@ -431,13 +456,15 @@ func Default() Config {
 
 // defaultsFor returns Default() adjusted for env: production gets no JWT
 // secret and no database URL (both must be set explicitly, usually in the
-// environment), no playground, no introspection, and info-level JSON logs.
+// environment), no CORS origins but the tenants' domains, no playground, no
+// introspection, and info-level JSON logs.
 func defaultsFor(env string) Config {
 	c := Default()
 	c.Env = env
 	if env == EnvProduction {
 		c.Auth.JWT.Secret = ""
 		c.Database.URL = ""
+		c.Server.CORS.AllowedOrigins = []string{}
 		c.GraphQL.Playground = false
 		c.GraphQL.Introspection = false
 		c.Logger = Logger{Level: "info", Format: "json"}

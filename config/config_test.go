@@ -189,6 +189,7 @@ func shippedFile(env string) config.Config {
 		want.Server.Host = "0.0.0.0"
 		want.Database.URL = "postgres://rustok@db:5432/rustok"
 		want.Database.MaxOpenConns = 20
+		want.Server.CORS.AllowedOrigins = []string{}
 		want.Logger = config.Logger{Level: "info", Format: "json"}
 		want.Auth.JWT.Secret = prodSecret
 		want.GraphQL.Playground = false

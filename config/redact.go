@@ -29,6 +29,7 @@ func (c Config) Redacted() Config {
 	r.Events.Forward = r.Events.Forward.redacted()
 	r.Email.ResetBaseURL = maskURL(r.Email.ResetBaseURL)
 	r.Email.SMTP = r.Email.SMTP.redacted()
+	c.Server.CORS.AllowedOrigins = slices.Clone(c.Server.CORS.AllowedOrigins)
 	r.Tenant.BaseDomains = slices.Clone(r.Tenant.BaseDomains)
 	r.RateLimit.TrustedProxies = slices.Clone(r.RateLimit.TrustedProxies)
 	r.Modules.DefaultEnabled = slices.Clone(r.Modules.DefaultEnabled)

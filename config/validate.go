@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -69,6 +70,34 @@ func (v *validator) server(s Server) {
 	v.positive("server.read_timeout", s.ReadTimeout)
 	v.positive("server.write_timeout", s.WriteTimeout)
 	v.positive("server.shutdown_timeout", s.ShutdownTimeout)
+	for i, o := range s.CORS.AllowedOrigins {
+		if reason := checkOrigin(o); reason != "" {
+			v.add("server.cors.allowed_origins", "entry %d %s, got %q", i+1, reason, o)
+		}
+	}
+	if s.CORS.MaxAge < 0 || s.CORS.MaxAge > 24*time.Hour {
+		v.add("server.cors.max_age", "must be between 0s and 24h, got %s", s.CORS.MaxAge)
+	}
+}
+
+// checkOrigin explains why o is not an origin pattern, or returns "".
+func checkOrigin(o string) string {
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || scheme != "http" && scheme != "https" {
+		return `must start with http:// or https://`
+	}
+	host := strings.TrimPrefix(rest, "*.")
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "must have a port between 1 and 65535"
+		}
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if net.ParseIP(host) == nil && !isHostname(host) {
+		return "must be scheme://host[:port] with nothing after (no path, no *, except a leading *.)"
+	}
+	return ""
 }
 
 func (v *validator) database(d Database, production bool) {

@@ -52,6 +52,31 @@ func TestValidate(t *testing.T) {
 			change: func(c *config.Config) { c.Server.Host = "::" },
 		},
 		{
+			name: "CORS origins: exact, port, wildcard subdomains, IPv6",
+			change: func(c *config.Config) {
+				c.Server.CORS.AllowedOrigins = []string{"https://admin.example.com", "http://localhost:3000", "https://*.example.org", "http://[::1]:8080", "http://127.0.0.1:5173"}
+			},
+		},
+		{
+			name: "CORS origins that are not origins",
+			change: func(c *config.Config) {
+				c.Server.CORS.AllowedOrigins = []string{"*", "admin.example.com", "https://example.com/app", "ftp://x.example", "https://a.*.example.com", "http://localhost:0"}
+			},
+			wantErr: strings.Join([]string{
+				`server.cors.allowed_origins: entry 1 must start with http:// or https://, got "*"`,
+				`server.cors.allowed_origins: entry 2 must start with http:// or https://, got "admin.example.com"`,
+				`server.cors.allowed_origins: entry 3 must be scheme://host[:port] with nothing after (no path, no *, except a leading *.), got "https://example.com/app"`,
+				`server.cors.allowed_origins: entry 4 must start with http:// or https://, got "ftp://x.example"`,
+				`server.cors.allowed_origins: entry 5 must be scheme://host[:port] with nothing after (no path, no *, except a leading *.), got "https://a.*.example.com"`,
+				`server.cors.allowed_origins: entry 6 must have a port between 1 and 65535, got "http://localhost:0"`,
+			}, "\n"),
+		},
+		{
+			name:    "CORS max age over a day",
+			change:  func(c *config.Config) { c.Server.CORS.MaxAge = 25 * time.Hour },
+			wantErr: "server.cors.max_age: must be between 0s and 24h, got 25h0m0s",
+		},
+		{
 			name:    "empty host",
 			change:  func(c *config.Config) { c.Server.Host = "" },
 			wantErr: `server.host: must be set ("0.0.0.0" or "::" listens on all interfaces)`,

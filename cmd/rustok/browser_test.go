@@ -2,6 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,4 +124,61 @@ func TestBrowserGraphiQLOnTheServer(t *testing.T) {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestBrowserCORS: a page on another origin calls GraphQL with credentials
+// from a real browser. Allowed: an origin of server.cors.allowed_origins, and
+// a tenant's own domain (shop.localhost, which Chromium resolves to
+// loopback). Refused by the browser: any other origin (evil.localhost).
+func TestBrowserCORS(t *testing.T) {
+	t.Parallel()
+	b := browsertest.New(t)
+	pages := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!doctype html><title>a UI on another origin</title>")
+	}))
+	t.Cleanup(pages.Close)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(pages.URL, "http://"))
+
+	cfg := testConfig(dbtest.URL(t, database.SQLite))
+	cfg.Server.CORS.AllowedOrigins = []string{pages.URL}
+	ts := startServer(t, cfg)
+	createTenant(t, ts.a, ts.h, "shop", "shop.localhost")
+
+	call := `fetch(` + jsString(ts.base+"/api/graphql") + `, {
+		method: "POST", credentials: "include",
+		headers: {"Content-Type": "application/json", "X-Tenant-ID": "shop"},
+		body: JSON.stringify({query: "{ currentTenant { slug } }"}),
+	}).then(r => r.text().then(body => ({ok: true, body})), e => ({ok: false, error: String(e)}))`
+	tests := []struct {
+		name    string
+		page    string
+		allowed bool
+	}{
+		{"an origin of the configuration", pages.URL + "/", true},
+		{"a tenant's own domain", "http://shop.localhost:" + port + "/", true},
+		{"any other origin", "http://evil.localhost:" + port + "/", false},
+	}
+	for _, tc := range tests {
+		if err := b.Navigate(tc.page); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got struct {
+			OK    bool   `json:"ok"`
+			Body  string `json:"body"`
+			Error string `json:"error"`
+		}
+		if err := b.Eval(call, &got); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if tc.allowed && (!got.OK || got.Body != `{"data":{"currentTenant":{"slug":"shop"}}}`+"\n") {
+			t.Errorf("%s (%s): %+v", tc.name, tc.page, got)
+		}
+		if !tc.allowed && (got.OK || !strings.Contains(got.Error, "Failed to fetch")) {
+			t.Errorf("%s (%s) was not refused: %+v", tc.name, tc.page, got)
+		}
+	}
+	if out := b.RequestsOutside(pages.URL, "http://shop.localhost:"+port, "http://evil.localhost:"+port, ts.base); len(out) > 0 {
+		t.Errorf("unexpected requests: %q", out)
+	}
 }

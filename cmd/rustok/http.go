@@ -118,20 +118,28 @@ func playgroundHeaders(tcfg tenancy.Config) func(context.Context) map[string]str
 	}
 }
 
-// corsConfig lets the pages of each active tenant's own domains call the
-// API, besides the origins of the configuration.
+// corsConfig lets the pages of the configured origins call the API and,
+// with server.cors.tenant_domains, those of each active tenant's own
+// domains (looked up through the tenant cache, negative entries included).
 func (s *server) corsConfig(tcfg tenancy.Config) httpserver.CORS {
-	return httpserver.CORS{
-		AllowHeaders: []string{tenantHeaderName(tcfg)},
-		AllowOrigin: func(ctx context.Context, origin *url.URL) bool {
-			host, err := tenantdom.NormalizeHost(origin.Hostname())
-			if err != nil {
-				return false
-			}
-			t, err := s.resolver.Resolve(ctx, tenantcache.Key{Kind: tenantcache.KindHost, Value: host})
-			return err == nil && t.Status == string(tenantdom.StatusActive)
-		},
+	c := s.a.cfg.Server.CORS
+	out := httpserver.CORS{
+		AllowedOrigins: c.AllowedOrigins,
+		AllowHeaders:   []string{tenantHeaderName(tcfg)},
+		MaxAge:         c.MaxAge,
 	}
+	if !c.TenantDomains {
+		return out
+	}
+	out.AllowOrigin = func(ctx context.Context, origin *url.URL) bool {
+		host, err := tenantdom.NormalizeHost(origin.Hostname())
+		if err != nil {
+			return false
+		}
+		t, err := s.resolver.Resolve(ctx, tenantcache.Key{Kind: tenantcache.KindHost, Value: host})
+		return err == nil && t.Status == string(tenantdom.StatusActive)
+	}
+	return out
 }
 
 func tenancyConfig(cfg config.Config) (tenancy.Config, error) {

@@ -62,7 +62,7 @@ func TestCORS(t *testing.T) {
 		{"https://b.c.apps.example.net", true},
 		{"https://shop.example.com", true}, // a tenant's domain
 		{"https://apps.example.net", false},
-		{"http://admin.example.com", false},  // another scheme
+		{"http://admin.example.com", false}, // another scheme
 		{"https://admin.example.com:8443", false},
 		{"http://localhost:3001", false},
 		{"https://evil.example.com", false},

@@ -232,19 +232,19 @@ func New(opts Options, parts ...Fields) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	timing := &timingExtension{}
 	cfg := graphql.SchemaConfig{
-		Query:      graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: query}),
-		Extensions: []graphql.Extension{timing},
+		Query: graphql.NewObject(graphql.ObjectConfig{Name: "Query", Fields: timedRootFields("Query", query, m.resolverDuration)}),
 	}
 	if len(mutation) > 0 {
-		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: mutation})
+		cfg.Mutation = graphql.NewObject(graphql.ObjectConfig{Name: "Mutation", Fields: timedRootFields("Mutation", mutation, m.resolverDuration)})
 	}
 	schema, err := graphql.NewSchema(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("build graphql schema: %w", err)
 	}
-	timing.observers = resolverObservers(&schema, m.resolverDuration)
+	if nested := nestedResolverObservers(&schema, m.resolverDuration); len(nested) > 0 {
+		schema.AddExtensions(&timingExtension{observers: nested})
+	}
 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -468,6 +468,36 @@ func gatherText(tb testing.TB, reg *prometheus.Registry) string {
 	return b.String()
 }
 
+// TestRootFieldTiming: root fields are timed by wrapping their resolvers in
+// copies; a root field without a resolver is timed around graphql-go's
+// default resolver, and the module's own field definitions are not changed.
+func TestRootFieldTiming(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	plain := &graphql.Field{Type: graphql.String} // no resolver: the default one reads the (nil) root value
+	resolved := &graphql.Field{Type: graphql.String, Resolve: func(graphql.ResolveParams) (any, error) { return "r", nil }}
+	original := resolved.Resolve
+	h, err := gql.New(gql.Options{Registry: reg}, gql.Fields{Query: graphql.Fields{"plain": plain, "resolved": resolved}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := h.Execute(context.Background(), gql.Request{Query: `{ plain resolved }`})
+	if len(res.Errors) > 0 || dataJSON(t, res) != `{"plain":null,"resolved":"r"}` {
+		t.Fatalf("%s %+v", dataJSON(t, res), res.Errors)
+	}
+	text := gatherText(t, reg)
+	for _, want := range []string{
+		`rustok_graphql_resolver_duration_seconds_count{field="plain",type="Query"} 1`,
+		`rustok_graphql_resolver_duration_seconds_count{field="resolved",type="Query"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if plain.Resolve != nil || fmt.Sprintf("%p", resolved.Resolve) != fmt.Sprintf("%p", original) {
+		t.Error("New changed the module's field definitions")
+	}
+}
+
 func TestNewRejectsDuplicateFields(t *testing.T) {
 	_, err := gql.New(gql.Options{}, gql.BaseFields("1"), gql.BaseFields("2"))
 	if err == nil || err.Error() != `build graphql schema: query field "apiVersion" is defined twice` && err.Error() != `build graphql schema: query field "health" is defined twice` {

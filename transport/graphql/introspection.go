@@ -86,12 +86,7 @@ func measureIntrospection(schema *graphql.Schema) introspectionFactors {
 // cost returns the introspection cost of the operations of doc: the sum,
 // over every __schema and __type field, of its cost.
 func (b introspectionBudget) cost(schema *graphql.Schema, doc *ast.Document) int {
-	m := introspectionMeter{b: b, schema: schema, fragments: map[string]*ast.FragmentDefinition{}, memo: map[string]int{}, visiting: map[string]bool{}}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok {
-			m.fragments[nameOf(f.Name)] = f
-		}
-	}
+	m := introspectionMeter{b: b, schema: schema, fragments: fragmentsOf(doc), memo: map[string]int{}, visiting: map[string]bool{}}
 	worst := 0
 	for _, d := range doc.Definitions {
 		if op, ok := d.(*ast.OperationDefinition); ok {
@@ -248,12 +243,7 @@ func rootIntrospection(doc *ast.Document, op *ast.OperationDefinition) (only, an
 	if op == nil {
 		return false, false
 	}
-	fragments := map[string]*ast.FragmentDefinition{}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok {
-			fragments[nameOf(f.Name)] = f
-		}
-	}
+	fragments := fragmentsOf(doc)
 	only = true
 	seen := map[string]bool{}
 	var walk func(ss *ast.SelectionSet)
@@ -294,12 +284,7 @@ func rootIntrospection(doc *ast.Document, op *ast.OperationDefinition) (only, an
 // `description` field there is one of those; fields are found by their
 // response keys (aliases included) by walking the operation with the data.
 func nullBlankDescriptions(doc *ast.Document, op *ast.OperationDefinition, data any) {
-	fragments := map[string]*ast.FragmentDefinition{}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok {
-			fragments[nameOf(f.Name)] = f
-		}
-	}
+	fragments := fragmentsOf(doc)
 	var walk func(ss *ast.SelectionSet, v any, inside bool, depth int)
 	walk = func(ss *ast.SelectionSet, v any, inside bool, depth int) {
 		if ss == nil || depth > 64 { // answers are bounded by the depth limits; 64 only guards a cycle

@@ -238,16 +238,11 @@ type costKey struct {
 func newAnalyzer(schema *graphql.Schema, doc *ast.Document) *analyzer {
 	a := &analyzer{
 		schema:    schema,
-		fragments: map[string]*ast.FragmentDefinition{},
+		fragments: fragmentsOf(doc),
 		depths:    map[string]int{},
 		costs:     map[costKey]int{},
 		visiting:  map[string]bool{},
 		used:      map[string]bool{},
-	}
-	for _, d := range doc.Definitions {
-		if f, ok := d.(*ast.FragmentDefinition); ok {
-			a.fragments[nameOf(f.Name)] = f
-		}
 	}
 	a.markUsed(doc)
 	return a
@@ -462,6 +457,18 @@ func firstArg(f *ast.Field) (n int, given bool) {
 		}
 	}
 	return 0, false
+}
+
+// fragmentsOf returns the fragment definitions of doc by name (the last one
+// of a name wins; duplicates are refused by the specified rules).
+func fragmentsOf(doc *ast.Document) map[string]*ast.FragmentDefinition {
+	out := map[string]*ast.FragmentDefinition{}
+	for _, d := range doc.Definitions {
+		if f, ok := d.(*ast.FragmentDefinition); ok {
+			out[nameOf(f.Name)] = f
+		}
+	}
+	return out
 }
 
 func isMetaField(f *ast.Field) bool { return strings.HasPrefix(nameOf(f.Name), "__") }

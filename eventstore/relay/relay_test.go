@@ -654,3 +654,80 @@ func TestReadYourWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestWaitersShareOneWatcher: 200 requests waiting for a position cost one
+// checkpoint read per poll interval in all, not one per waiter; they all
+// wake when the projection gets there; the watcher stops when nobody waits;
+// beyond the bound on waiters a wait answers at once.
+func TestWaitersShareOneWatcher(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, dbURL string) {
+		t.Parallel()
+		e := newEnv(t, dbURL)
+		p := newNotes(t, e.db, "watch")
+		ctx := context.Background()
+		r := e.append(t, "s", 0, note("x"))
+
+		w := relay.NewWaiter(e.db, nil).WithLimits(20*time.Millisecond, 250)
+		const n = 200
+		var wg sync.WaitGroup
+		results := make([]bool, n)
+		start := time.Now()
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := w.WaitFor(ctx, r.Position, []string{"watch"}, 30*time.Second)
+				if err != nil {
+					t.Error(err)
+				}
+				results[i] = ok
+			}()
+		}
+		// Let them all wait 300 ms with nothing to reach.
+		deadline := time.Now().Add(5 * time.Second)
+		for w.Waiting() < n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond)
+		waited := time.Since(start)
+		got := relay.CheckpointReads(w)
+		if limit := int64(waited/(20*time.Millisecond)) + 20; got > limit {
+			t.Fatalf("%d waiters made %d checkpoint reads in %v, want at most %d (one per poll)", n, got, waited, limit)
+		}
+		t.Logf("%d waiters, %v: %d checkpoint reads", n, waited, got)
+
+		// The bound: beyond it a wait answers at once.
+		over := relay.NewWaiter(e.db, nil).WithLimits(time.Second, 1)
+		hold, cancel := context.WithCancel(ctx)
+		go func() { _, _ = over.WaitFor(hold, r.Position, []string{"watch"}, time.Minute) }()
+		for over.Waiting() < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		t0 := time.Now()
+		if ok, err := over.WaitFor(ctx, r.Position, []string{"watch"}, time.Minute); ok || err != nil || time.Since(t0) > 10*time.Second {
+			t.Fatalf("a wait beyond the bound = %v, %v after %v; want false at once", ok, err, time.Since(t0))
+		}
+		cancel()
+
+		e.start(t, fast, p.consumer("watch"))
+		wg.Wait()
+		for i, ok := range results {
+			if !ok {
+				t.Fatalf("waiter %d did not see the position reached", i)
+			}
+		}
+		deadline = time.Now().Add(5 * time.Second)
+		for w.Waiting() != 0 || relay.Watching(w) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the watcher still runs with %d waiters", w.Waiting())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		// A position that names no event is not waited for.
+		t0 = time.Now()
+		if ok, err := w.WaitFor(ctx, r.Position+1_000_000, []string{"watch"}, time.Minute); ok || err != nil || time.Since(t0) > 10*time.Second {
+			t.Fatalf("a position beyond the log = %v, %v after %v", ok, err, time.Since(t0))
+		}
+	})
+}

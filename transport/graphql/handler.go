@@ -49,9 +49,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/graphql-go/graphql"
 	"github.com/graphql-go/graphql/gqlerrors"
@@ -64,18 +66,30 @@ import (
 
 // Defaults applied by New to zero Limits fields.
 const (
-	DefaultMaxDepth          = 12
-	DefaultMaxComplexity     = 1000
-	DefaultMaxAliases        = 30
-	DefaultMaxQueryBytes     = 64 << 10 // 64 KiB
-	DefaultMaxTokens         = 5000
-	DefaultMaxNesting        = 64
-	DefaultDocumentCacheSize = 1000
+	DefaultMaxDepth           = 12
+	DefaultMaxComplexity      = 1000
+	DefaultMaxAliases         = 30
+	DefaultMaxQueryBytes      = 64 << 10 // 64 KiB
+	DefaultMaxTokens          = 5000
+	DefaultMaxNesting         = 64
+	DefaultMaxFields          = 500
+	DefaultMaxArguments       = 200
+	DefaultMaxDirectives      = 50
+	DefaultMaxVariables       = 100
+	DefaultMaxDefinitions     = 100
+	DefaultDocumentCacheSize  = 1000
+	DefaultDocumentCacheBytes = 32 << 20 // 32 MiB
 )
 
 // Limits bound what one GraphQL document may ask for. A zero field takes its
-// default; a negative MaxDepth, MaxComplexity, MaxAliases or MaxQueryBytes
-// turns that limit off.
+// default; a negative limit is off.
+//
+// MaxQueryBytes and the limits counted before parsing (MaxTokens through
+// MaxDefinitions, by one linear scan of the text) bound what graphql-go's
+// parser and validator, which grow faster than linearly with some shapes,
+// are ever given: with the defaults, any document is parsed and validated,
+// or refused, in milliseconds. MaxDepth, MaxComplexity and MaxAliases bound
+// what execution may cost.
 type Limits struct {
 	// MaxDepth is the deepest allowed nesting of fields, counted through
 	// fragments; `{ health }` has depth 1. Default 12.
@@ -90,16 +104,33 @@ type Limits struct {
 	// MaxQueryBytes is the largest query text, in bytes. Default 64 KiB.
 	MaxQueryBytes int
 	// MaxTokens is the most lexical tokens (names, punctuators, numbers,
-	// strings) a query may have, counted before it is parsed. Default 5000.
+	// strings) a query may have. Default 5000.
 	MaxTokens int
 	// MaxNesting is the deepest nesting of braces, brackets and parentheses
 	// a query may have (selection sets, list and object values, argument
-	// lists), counted before it is parsed. Default 64.
+	// lists). Default 64.
 	MaxNesting int
+	// MaxFields is the most fields a query may write (aliased or not, in
+	// operations and fragments). Default 500.
+	MaxFields int
+	// MaxArguments is the most arguments, of fields and directives, a query
+	// may write. Default 200.
+	MaxArguments int
+	// MaxDirectives is the most directives a query may write. Default 50.
+	MaxDirectives int
+	// MaxVariables is the most variable definitions a query may have.
+	// Default 100.
+	MaxVariables int
+	// MaxDefinitions is the most operations and fragments a query may
+	// define. Default 100.
+	MaxDefinitions int
 	// DocumentCacheSize is how many parsed and validated documents (and
 	// persisted queries) are kept, least recently used evicted first.
 	// Default 1000.
 	DocumentCacheSize int
+	// DocumentCacheBytes bounds the memory of the cached documents, as
+	// estimated from their size (documentCost). Default 32 MiB.
+	DocumentCacheBytes int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -114,10 +145,45 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxQueryBytes, DefaultMaxQueryBytes)
 	def(&l.MaxTokens, DefaultMaxTokens)
 	def(&l.MaxNesting, DefaultMaxNesting)
+	def(&l.MaxFields, DefaultMaxFields)
+	def(&l.MaxArguments, DefaultMaxArguments)
+	def(&l.MaxDirectives, DefaultMaxDirectives)
+	def(&l.MaxVariables, DefaultMaxVariables)
+	def(&l.MaxDefinitions, DefaultMaxDefinitions)
 	if l.DocumentCacheSize <= 0 {
 		l.DocumentCacheSize = DefaultDocumentCacheSize
 	}
+	if l.DocumentCacheBytes <= 0 {
+		l.DocumentCacheBytes = DefaultDocumentCacheBytes
+	}
 	return l
+}
+
+// precheck returns the first limit that the scan of a document exceeds, as
+// a message for the client, or "".
+func (l Limits) precheck(sc scanResult) string {
+	if l.MaxTokens > 0 && sc.tokens > l.MaxTokens {
+		return fmt.Sprintf("the query has more than %d tokens", l.MaxTokens)
+	}
+	if l.MaxNesting > 0 && sc.depth > l.MaxNesting {
+		return fmt.Sprintf("the query nests brackets deeper than %d levels", l.MaxNesting)
+	}
+	for _, c := range []struct {
+		what       string
+		got, limit int
+	}{
+		{"field", sc.fields, l.MaxFields},
+		{"alias", sc.aliases, l.MaxAliases},
+		{"argument", sc.arguments, l.MaxArguments},
+		{"directive", sc.directives, l.MaxDirectives},
+		{"variable", sc.variables, l.MaxVariables},
+		{"definition", sc.definitions, l.MaxDefinitions},
+	} {
+		if c.limit > 0 && c.got > c.limit {
+			return fmt.Sprintf("query %s count %d exceeds the limit of %d", c.what, c.got, c.limit)
+		}
+	}
+	return ""
 }
 
 // Options configure a Handler.
@@ -146,6 +212,11 @@ type Options struct {
 	// ReadYourWrites configures the bounded wait of AwaitPosition
 	// (minPosition arguments).
 	ReadYourWrites ReadYourWrites
+	// RequestTimeout bounds the time of one request, validation and
+	// execution together (a client's disconnect ends it sooner); resolvers
+	// see it on their context. Set it below the server's write timeout so
+	// that the answer still gets out. 0 sets none.
+	RequestTimeout time.Duration
 	// PlaygroundHeaders returns the request headers to pre-fill in the
 	// GraphiQL page served for a request (the tenant header when the
 	// tenant is known); nil pre-fills none.
@@ -173,8 +244,9 @@ type CacheStats struct {
 	Hits, Misses uint64
 	// Parses counts documents parsed (a miss with a query to parse).
 	Parses uint64
-	// Entries is the number of cached documents.
-	Entries int
+	// Entries is the number of cached documents, and Bytes their estimated
+	// memory.
+	Entries, Bytes int
 }
 
 // Handler executes GraphQL requests against the schema built by New. It is
@@ -188,6 +260,7 @@ type Handler struct {
 	metrics       *metrics
 
 	requireTenant     func(context.Context) error
+	requestTimeout    time.Duration
 	readYourWrites    ReadYourWrites
 	playgroundHeaders func(context.Context) map[string]string
 
@@ -262,13 +335,14 @@ func New(opts Options, parts ...Fields) (*Handler, error) {
 		requestID:         opts.RequestID,
 		metrics:           m,
 		requireTenant:     opts.RequireTenant,
+		requestTimeout:    opts.RequestTimeout,
 		readYourWrites:    opts.ReadYourWrites,
 		playgroundHeaders: opts.PlaygroundHeaders,
 		limitRules:        limitRules(limits, budget),
 		// A fresh slice: appending to graphql.SpecifiedRules itself could
 		// write into its spare capacity, shared by every schema.
 		specRules: slices.Clone(graphql.SpecifiedRules),
-		cache:     newLRU(limits.DocumentCacheSize),
+		cache:     newLRU(limits.DocumentCacheSize, limits.DocumentCacheBytes),
 		graphiql:  opts.Playground,
 	}
 	if !opts.Introspection {
@@ -296,7 +370,8 @@ func (h *Handler) SDL() string { return h.sdl }
 
 // CacheStats returns the document cache's counters.
 func (h *Handler) CacheStats() CacheStats {
-	return CacheStats{Hits: h.hits.Load(), Misses: h.misses.Load(), Parses: h.parses.Load(), Entries: h.cache.len()}
+	entries, bytes := h.cache.held()
+	return CacheStats{Hits: h.hits.Load(), Misses: h.misses.Load(), Parses: h.parses.Load(), Entries: entries, Bytes: bytes}
 }
 
 // Execute runs one request (mutations included) and returns its result.
@@ -316,6 +391,11 @@ type outcome struct {
 
 // run is the pipeline. allowMutation is false for GET requests.
 func (h *Handler) run(ctx context.Context, req Request, allowMutation bool) outcome {
+	if h.requestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.requestTimeout)
+		defer cancel()
+	}
 	pqHash, err := persistedQueryHash(req.Extensions)
 	if err != nil {
 		return h.refuse(http.StatusBadRequest, domain.CodeBadInput, err.Error())
@@ -399,15 +479,18 @@ func (h *Handler) document(ctx context.Context, key, query string) (*ast.Documen
 	}
 	h.countLookup(false)
 	h.parses.Add(1)
-	doc, errs := h.parseAndValidate(ctx, query)
+	doc, cost, errs := h.parseAndValidate(ctx, query)
 	if errs != nil {
 		return nil, errs
 	}
-	h.cache.add(key, cacheEntry{query: query, doc: doc})
+	h.cache.add(key, cacheEntry{query: query, doc: doc, cost: cost})
 	return doc, nil
 }
 
-func (h *Handler) parseAndValidate(ctx context.Context, query string) (doc *ast.Document, errs []gqlerrors.FormattedError) {
+// parseAndValidate scans, parses and validates query, and returns the
+// document with its estimated memory cost. Between the stages it gives up
+// when ctx ends (the client left, or the request's time is up).
+func (h *Handler) parseAndValidate(ctx context.Context, query string) (doc *ast.Document, cost int, errs []gqlerrors.FormattedError) {
 	// graphql-go's parser and rules are not hardened against every input:
 	// a panic there is a bad document, not a crash.
 	defer func() {
@@ -417,26 +500,46 @@ func (h *Handler) parseAndValidate(ctx context.Context, query string) (doc *ast.
 			doc, errs = nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError("the query could not be parsed")}
 		}
 	}()
-	sc := scanDocument(query, h.limits.MaxTokens, h.limits.MaxNesting)
-	if h.limits.MaxTokens > 0 && sc.tokens > h.limits.MaxTokens {
-		return nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError(
-			fmt.Sprintf("the query has more than %d tokens", h.limits.MaxTokens))}
+	gone := func() []gqlerrors.FormattedError {
+		if err := ctx.Err(); err != nil {
+			return []gqlerrors.FormattedError{gqlerrors.NewFormattedError("the request ended before its query was validated")}
+		}
+		return nil
 	}
-	if h.limits.MaxNesting > 0 && sc.depth > h.limits.MaxNesting {
-		return nil, []gqlerrors.FormattedError{gqlerrors.NewFormattedError(
-			fmt.Sprintf("the query nests brackets deeper than %d levels", h.limits.MaxNesting))}
+	sc := scanDocument(query, h.limits.MaxTokens, h.limits.MaxNesting)
+	if msg := h.limits.precheck(sc); msg != "" {
+		return nil, 0, []gqlerrors.FormattedError{gqlerrors.NewFormattedError(msg)}
 	}
 	doc, err := parseDocument(query, sc)
 	if err != nil {
-		return nil, []gqlerrors.FormattedError{gqlerrors.FormatError(err)}
+		return nil, 0, []gqlerrors.FormattedError{gqlerrors.FormatError(err)}
 	}
-	if vr := graphql.ValidateDocument(&h.schema, doc, h.limitRules); !vr.IsValid {
-		return nil, nullWording(vr.Errors)
+	for _, rules := range [][]graphql.ValidationRuleFn{h.limitRules, h.specRules} {
+		if errs := gone(); errs != nil {
+			return nil, 0, errs
+		}
+		if vr := graphql.ValidateDocument(&h.schema, doc, rules); !vr.IsValid {
+			return nil, 0, h.validationWording(vr.Errors)
+		}
 	}
-	if vr := graphql.ValidateDocument(&h.schema, doc, h.specRules); !vr.IsValid {
-		return nil, nullWording(vr.Errors)
+	return doc, documentCost(query, sc.tokens), nil
+}
+
+// didYouMean matches graphql-go's suggestions in validation messages
+// (`Cannot query field "x" on type "Query". Did you mean "y"?`).
+var didYouMean = regexp.MustCompile(` Did you mean [^?]*\?`)
+
+// validationWording words nil values as null in validation messages and,
+// when introspection is off, removes graphql-go's "Did you mean …?"
+// suggestions: they would reveal the schema that introspection hides.
+func (h *Handler) validationWording(errs []gqlerrors.FormattedError) []gqlerrors.FormattedError {
+	errs = nullWording(errs)
+	if !h.introspection {
+		for i := range errs {
+			errs[i].Message = didYouMean.ReplaceAllString(errs[i].Message, "")
+		}
 	}
-	return doc, nil
+	return errs
 }
 
 // nullWording words nil values as null in validation messages.

@@ -251,7 +251,7 @@ func TestExecute(t *testing.T) {
 		{name: "parse error", req: gql.Request{Query: "{ health "},
 			wantErrors: []gotError{{Message: "Syntax Error GraphQL request (1:10) Expected Name, found EOF\n\n1: { health \n            ^\n", Code: "BAD_USER_INPUT"}}},
 		{name: "unknown field", req: gql.Request{Query: "{ nope }"},
-			wantErrors: []gotError{{Message: `Cannot query field "nope" on type "Query". Did you mean "node" or "nodes"?`, Code: "BAD_USER_INPUT"}}},
+			wantErrors: []gotError{{Message: `Cannot query field "nope" on type "Query".`, Code: "BAD_USER_INPUT"}}},
 		{name: "type definitions are not executable", req: gql.Request{Query: "type X { a: Int } { health }"},
 			wantErrors: []gotError{{Message: "only operations and fragments can be executed, not a ObjectDefinition", Code: "BAD_USER_INPUT"}}},
 		{name: "missing variable", req: gql.Request{Query: "query($m: String!) { echo(msg: $m) }"},
@@ -318,6 +318,21 @@ func TestCancelledRequest(t *testing.T) {
 	}
 }
 
+// TestRequestTimeout: a request ends at its time budget even when a
+// resolver does not return, and the answer says it failed.
+func TestRequestTimeout(t *testing.T) {
+	f := newFixture(t, gql.Options{RequestTimeout: 100 * time.Millisecond})
+	start := time.Now()
+	res := f.h.Execute(context.Background(), gql.Request{Query: "{ stall }"})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the request took %v", took)
+	}
+	want := []gotError{{Message: "internal error", Code: "INTERNAL"}}
+	if got := errorsOf(res); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("errors = %v, want %v", got, want)
+	}
+}
+
 func TestIntrospectionOn(t *testing.T) {
 	f := newFixture(t, gql.Options{Introspection: true, Limits: gql.Limits{MaxDepth: 3, MaxComplexity: 5}})
 	// Introspection fields are exempt from depth and complexity, so that
@@ -348,8 +363,8 @@ func TestDocumentCache(t *testing.T) {
 	run("{ nope }") // invalid: parsed every time, never cached
 	run("{ nope }")
 	got := f.h.CacheStats()
-	want := gql.CacheStats{Hits: 2, Misses: 4, Parses: 4, Entries: 2}
-	if got != want {
+	want := gql.CacheStats{Hits: 2, Misses: 4, Parses: 4, Entries: 2, Bytes: got.Bytes}
+	if got != want || got.Bytes <= 0 {
 		t.Errorf("CacheStats = %+v, want %+v", got, want)
 	}
 }
@@ -361,9 +376,25 @@ func TestDocumentCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	// { apiVersion } was least recently used when { __typename } came in.
 	got := f.h.CacheStats()
-	want := gql.CacheStats{Hits: 2, Misses: 4, Parses: 4, Entries: 2}
-	if got != want {
+	want := gql.CacheStats{Hits: 2, Misses: 4, Parses: 4, Entries: 2, Bytes: got.Bytes}
+	if got != want || got.Bytes <= 0 {
 		t.Errorf("CacheStats = %+v, want %+v", got, want)
+	}
+}
+
+// TestDocumentCacheEvictsByBytes: a cache of a few kilobytes keeps the most
+// recent documents that fit, and never stores one larger than itself.
+func TestDocumentCacheEvictsByBytes(t *testing.T) {
+	f := newFixture(t, gql.Options{Limits: gql.Limits{DocumentCacheBytes: 8 << 10}})
+	for i := range 20 {
+		f.h.Execute(context.Background(), gql.Request{Query: fmt.Sprintf("query Q%d { health }", i)})
+	}
+	if got := f.h.CacheStats(); got.Bytes > 8<<10 || got.Entries == 0 || got.Entries == 20 {
+		t.Fatalf("CacheStats = %+v", got)
+	}
+	f.h.Execute(context.Background(), gql.Request{Query: `{ echo(msg: "` + strings.Repeat("x", 8<<10) + `") }`})
+	if got := f.h.CacheStats(); got.Bytes > 8<<10 {
+		t.Fatalf("a document larger than the cache was stored: %+v", got)
 	}
 }
 

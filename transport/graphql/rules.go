@@ -44,9 +44,6 @@ func limitRules(l Limits, introspection introspectionBudget) []graphql.Validatio
 	if l.MaxComplexity > 0 {
 		rules = append(rules, complexityRule(l.MaxComplexity))
 	}
-	if l.MaxAliases > 0 {
-		rules = append(rules, aliasRule(l.MaxAliases))
-	}
 	return rules
 }
 
@@ -142,41 +139,6 @@ func complexityRule(limit int) graphql.ValidationRuleFn {
 			})
 			if worst > limit {
 				report(vc, at, "query complexity %d exceeds the limit of %d", worst, limit)
-			}
-		})
-	}
-}
-
-// aliasRule rejects documents with more than limit aliased fields, counted
-// where they are written (a fragment's aliases count once).
-func aliasRule(limit int) graphql.ValidationRuleFn {
-	return func(vc *graphql.ValidationContext) *graphql.ValidationRuleInstance {
-		return documentRule(func(doc *ast.Document) {
-			n := 0
-			var walk func(ss *ast.SelectionSet)
-			walk = func(ss *ast.SelectionSet) {
-				if ss == nil {
-					return
-				}
-				for _, sel := range ss.Selections {
-					switch s := sel.(type) {
-					case *ast.Field:
-						if s.Alias != nil {
-							n++
-						}
-						walk(s.SelectionSet)
-					case *ast.InlineFragment:
-						walk(s.SelectionSet)
-					}
-				}
-			}
-			for _, d := range doc.Definitions {
-				if hs, ok := d.(interface{ GetSelectionSet() *ast.SelectionSet }); ok {
-					walk(hs.GetSelectionSet())
-				}
-			}
-			if n > limit {
-				report(vc, doc, "query alias count %d exceeds the limit of %d", n, limit)
 			}
 		})
 	}

@@ -27,6 +27,11 @@ type scanResult struct {
 	tokens int
 	// depth is the deepest nesting of {, [ and ( reached.
 	depth int
+	// fields, aliases, arguments and directives count the fields, the
+	// aliased fields, the arguments (of fields and directives) and the
+	// directives written; variables the variable definitions; definitions
+	// the operations and fragments.
+	fields, aliases, arguments, directives, variables, definitions int
 	// complete reports whether the whole document was tokenised; false when
 	// the scan stopped at an invalid character or unterminated string.
 	complete bool
@@ -184,6 +189,8 @@ func scanDocument(body string, maxTokens, maxDepth int) scanResult {
 				next := ctxSelection
 				if inValue() {
 					next, expectValue = ctxObjectVal, false
+				} else if !inCtx {
+					res.definitions++ // each operation or fragment has one top-level selection set
 				}
 				if !push(next) {
 					return res
@@ -210,20 +217,40 @@ func scanDocument(body string, maxTokens, maxDepth int) scanResult {
 			case "}", "]", ")":
 				pop()
 			case ":":
-				if inCtx && (ctx == ctxArguments || ctx == ctxObjectVal) {
+				switch {
+				case inCtx && ctx == ctxArguments:
+					res.arguments++
 					expectValue = true
+				case inCtx && ctx == ctxObjectVal:
+					expectValue = true
+				case inCtx && ctx == ctxSelection && prevKind == tokName:
+					res.aliases++
 				}
+			case "@":
+				res.directives++
 			case "=":
 				if inCtx && ctx == ctxVariables {
 					expectValue = true
 				}
 			case "$":
 				afterDollar = true
+				if inCtx && ctx == ctxVariables && !expectValue {
+					res.variables++
+				}
 			}
 		case tokName:
 			switch {
 			case wasDollar:
 				expectValue = false // a variable is a whole value
+			case inCtx && ctx == ctxSelection:
+				// A field's name or alias, unless it follows "..." (a
+				// fragment's name, or "on"), "on" after "..." (a type
+				// condition), ":" (the field after its alias, already
+				// counted) or "@" (a directive's name).
+				afterSpread := prev == "..." || prev == "on" && prevPrev == "..."
+				if !afterSpread && prev != ":" && prev != "@" {
+					res.fields++
+				}
 			case inValue():
 				if text == "null" {
 					res.nulls = append(res.nulls, start)

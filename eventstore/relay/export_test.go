@@ -1,0 +1,11 @@
+package relay
+
+// CheckpointReads returns how many times w's watcher read the checkpoints.
+func CheckpointReads(w *Waiter) int64 { return w.reads.Load() }
+
+// Watching reports whether w's watcher goroutine runs.
+func Watching(w *Waiter) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.watching
+}

@@ -144,4 +144,3 @@ func Reached(ctx context.Context, db *database.DB, consumer string, position int
 	}
 	return ok, nil
 }
-

@@ -29,9 +29,9 @@ func documentCost(query string, tokens int) int {
 // concurrent executions, which only read them.
 type lru struct {
 	mu       sync.Mutex
-	size     int // most entries
-	maxBytes int // most total cost
-	bytes    int // total cost held
+	size     int        // most entries
+	maxBytes int        // most total cost
+	bytes    int        // total cost held
 	order    *list.List // front is most recently used; values are *lruItem
 	items    map[string]*list.Element
 }
@@ -90,4 +90,3 @@ func (c *lru) held() (entries, bytes int) {
 	defer c.mu.Unlock()
 	return c.order.Len(), c.bytes
 }
-

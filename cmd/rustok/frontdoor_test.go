@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	tenantcmd "github.com/rustok/rustok/commands/tenant"
 	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/database/dbtest"
 )
@@ -188,5 +189,51 @@ func TestGraphiQLPrefillsTheDefaultTenant(t *testing.T) {
 	_, _, body = ts2.rawRequest(t, http.MethodGet, "/api/graphql", http.Header{"Accept": {"text/html"}}, "")
 	if strings.Contains(body, `"headers"`) {
 		t.Fatalf("headers pre-filled without a tenant: %.600s", body)
+	}
+}
+
+// TestNoTenantSideDoor: a GET from a browser with a query parameter is a
+// GraphQL request like any other, and needs its tenant (issue 13: it used to
+// skip tenant resolution, also with the playground off and for a disabled
+// tenant). Only the page itself, asked without a query, needs none.
+func TestNoTenantSideDoor(t *testing.T) {
+	t.Parallel()
+	for _, playground := range []bool{true, false} {
+		t.Run(fmt.Sprintf("playground %v", playground), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(dbtest.URL(t, database.SQLite))
+			cfg.GraphQL.Playground = playground
+			ts := startServer(t, cfg)
+			createTenant(t, ts.a, ts.h, "open")
+			createTenant(t, ts.a, ts.h, "closed")
+			if _, err := ts.h.disable.Handle(context.Background(), tenantcmd.DisableTenant{Tenant: "closed"}); err != nil {
+				t.Fatal(err)
+			}
+			html := http.Header{"Accept": {"text/html,application/xhtml+xml"}}
+			q := "/api/graphql?query=%7B%20currentTenant%20%7B%20slug%20%7D%20%7D" // { currentTenant { slug } }
+			code, _, body := ts.rawRequest(t, http.MethodGet, q, html, "")
+			if code != 400 || !strings.Contains(body, "tenant header X-Tenant-ID is required") {
+				t.Fatalf("no tenant: %d %s", code, body)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				code, _, body = ts.rawRequest(t, http.MethodGet, q, withTenant(html, "closed"), "")
+				if code == 403 && strings.Contains(body, `"code":"FORBIDDEN"`) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("disabled tenant: %d %s", code, body)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			code, _, body = ts.rawRequest(t, http.MethodGet, q, withTenant(html, "open"), "")
+			if code != 200 || body != `{"data":{"currentTenant":{"slug":"open"}}}`+"\n" {
+				t.Fatalf("with a tenant: %d %s", code, body)
+			}
+			code, h, _ := ts.rawRequest(t, http.MethodGet, "/api/graphql", html, "")
+			if isPage := strings.HasPrefix(h.Get("Content-Type"), "text/html"); isPage != playground || playground && code != 200 {
+				t.Fatalf("the page without a query: %d %s", code, h.Get("Content-Type"))
+			}
+		})
 	}
 }

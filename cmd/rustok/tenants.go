@@ -14,6 +14,7 @@ import (
 
 	"github.com/rustok/rustok/commands"
 	tenantcmd "github.com/rustok/rustok/commands/tenant"
+	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/tenantcache"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
@@ -35,13 +36,18 @@ func newTenantHandlers(a *app) (tenantHandlers, error) {
 		return tenantHandlers{}, err
 	}
 	d := commands.Decorators{Logger: a.logger, Metrics: m}
+	// The base domains apply in every resolution mode (docs/adr/0017).
+	bases, err := tenantdom.NewBaseDomains(a.cfg.Settings.Rustok.Tenant.BaseDomains)
+	if err != nil {
+		return tenantHandlers{}, fmt.Errorf("settings.rustok.tenant.base_domains: %w", err)
+	}
 	newID := func() (string, error) {
 		id, err := uuid.NewV7()
 		return id.String(), err
 	}
 	return tenantHandlers{
-		create:  tenantcmd.NewCreateTenantHandler(a.store, a.modules, a.cfg.Settings.Rustok.Modules.DefaultEnabled, newID, time.Now, d),
-		update:  tenantcmd.NewUpdateTenantHandler(a.store, time.Now, d),
+		create:  tenantcmd.NewCreateTenantHandler(a.store, a.modules, a.cfg.Settings.Rustok.Modules.DefaultEnabled, newID, time.Now, d, tenantcmd.WithBaseDomains(bases)),
+		update:  tenantcmd.NewUpdateTenantHandler(a.store, time.Now, d, tenantcmd.WithBaseDomains(bases)),
 		disable: tenantcmd.NewDisableTenantHandler(a.store, time.Now, d),
 		enable:  tenantcmd.NewEnableTenantHandler(a.store, time.Now, d),
 		toggle:  tenantcmd.NewToggleModuleHandler(a.store, a.modules, time.Now, d),

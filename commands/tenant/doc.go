@@ -16,5 +16,14 @@
 // reservation also resolves a slug to its tenant id, on the write side,
 // without reading any read model.
 //
+// Slugs and domains cannot collide under subdomain resolution either
+// (docs/adr/0017): given the configured base domains (WithBaseDomains), a
+// domain that resolution would read as another tenant's slug is refused,
+// and a new tenant also reserves its slug's subdomains "<slug>.<base>" in
+// the domain scope, so that a slug whose subdomain is already some tenant's
+// domain is refused, and a slug and a domain racing for one host name cannot
+// both win. Reservations are per host name, computed with the base domains
+// configured when the command runs.
+//
 // The handlers are safe for concurrent use.
 package tenant

@@ -25,6 +25,10 @@ var at = time.Date(2025, 3, 2, 10, 30, 0, 0, time.UTC)
 
 var actor = eventstore.Metadata{ActorID: "operator", RequestID: "req-1", CorrelationID: "corr-1"}
 
+// testBaseDomains are the base domains of the handlers of newEnv: the
+// configuration default (settings.rustok.tenant.base_domains).
+var testBaseDomains = []string{"localhost"}
+
 // env is a real event store on one database with every tenant handler.
 type env struct {
 	store   *eventstore.Store
@@ -50,9 +54,21 @@ func newEnv(tb testing.TB, dbURL string) *env {
 }
 
 // newEnvWith builds the handlers over handlerStore (possibly a wrapper of
-// store, the real store the test inspects).
+// store, the real store the test inspects), with testBaseDomains.
 func newEnvWith(tb testing.TB, store *eventstore.Store, handlerStore tenantcmd.Store) *env {
 	tb.Helper()
+	return newEnvBases(tb, store, handlerStore, testBaseDomains...)
+}
+
+// newEnvBases is newEnvWith with the given base domains: handlers as an
+// instance configured with them would build (none: no host reads as a
+// slug, as before the rule of docs/adr/0017).
+func newEnvBases(tb testing.TB, store *eventstore.Store, handlerStore tenantcmd.Store, baseDomains ...string) *env {
+	tb.Helper()
+	bases, err := tenant.NewBaseDomains(baseDomains)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	reg, err := module.NewRegistry(module.Builtin()...)
 	if err != nil {
 		tb.Fatal(err)
@@ -67,8 +83,8 @@ func newEnvWith(tb testing.TB, store *eventstore.Store, handlerStore tenantcmd.S
 	newID := func() (string, error) { return uuid.NewString(), nil }
 	return &env{
 		store: store, reg: reg, metrics: metrics,
-		create:        tenantcmd.NewCreateTenantHandler(handlerStore, reg, module.Defaults(), newID, now, d),
-		update:        tenantcmd.NewUpdateTenantHandler(handlerStore, now, d),
+		create:        tenantcmd.NewCreateTenantHandler(handlerStore, reg, module.Defaults(), newID, now, d, tenantcmd.WithBaseDomains(bases)),
+		update:        tenantcmd.NewUpdateTenantHandler(handlerStore, now, d, tenantcmd.WithBaseDomains(bases)),
 		disable:       tenantcmd.NewDisableTenantHandler(handlerStore, now, d),
 		enable:        tenantcmd.NewEnableTenantHandler(handlerStore, now, d),
 		toggle:        tenantcmd.NewToggleModuleHandler(handlerStore, reg, now, d),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/rustok/rustok/commands"
@@ -19,7 +20,8 @@ type UpdateTenant struct {
 	// Name, when not nil, is the new name.
 	Name *string
 	// AddDomains are host names to add; each must be free (no other tenant
-	// has it).
+	// has it) and, directly under a base domain, must not begin with a label
+	// that names another slug (tenant.BaseDomains.CheckDomain).
 	AddDomains []string
 	// RemoveDomains are host names to remove; the tenant must have each.
 	// They are removed before AddDomains are added.
@@ -34,6 +36,7 @@ func (c UpdateTenant) LogAttrs() []slog.Attr { return logAttrs(c.Tenant, c.Actor
 type updateTenant struct {
 	store Store
 	now   func() time.Time
+	bases tenant.BaseDomains
 }
 
 // NewUpdateTenantHandler returns the handler of UpdateTenant, decorated as
@@ -41,20 +44,27 @@ type updateTenant struct {
 // tenant.domain_removed per removed domain (releasing it for other tenants),
 // then tenant.domain_added per new domain (reserving it), all in one append
 // at the version loaded. Unchanged values record nothing; if nothing changes
-// the result's position is 0.
+// the result's position is 0. A removed domain that is also one of the
+// subdomains of the tenant's slug under the base domains of WithBaseDomains
+// ("demo.localhost" for the tenant "demo") stays reserved for the slug.
 //
 // Errors: ErrInvalidTenant; tenant.ErrNotFound (NOT_FOUND); the decision
 // errors of domain/tenant (tenant.ErrInvalidName, tenant.ErrInvalidHost,
-// tenant.ErrTooManyDomains, tenant.ErrDomainNotFound); a CONFLICT naming a
-// domain another tenant has; commands.ErrStaleVersion when the tenant
-// changed since it was loaded. On any error nothing is written.
+// tenant.ErrTooManyDomains, tenant.ErrDomainNotFound); a
+// *tenant.CollisionError (errors.Is tenant.ErrDomainUnderBase,
+// BAD_USER_INPUT, field domains) for an added domain that subdomain
+// resolution reads as another slug; a CONFLICT naming a domain another
+// tenant has (or that is another slug's subdomain); commands.ErrStaleVersion
+// when the tenant changed since it was loaded. On any error nothing is
+// written.
 //
 // It panics if store or now is nil.
-func NewUpdateTenantHandler(store Store, now func() time.Time, d commands.Decorators) commands.Handler[UpdateTenant] {
+func NewUpdateTenantHandler(store Store, now func() time.Time, d commands.Decorators, opts ...Option) commands.Handler[UpdateTenant] {
 	if store == nil || now == nil {
 		panic("tenant.NewUpdateTenantHandler: nil dependency")
 	}
-	return commands.Decorate[UpdateTenant]("tenant.update", updateTenant{store: store, now: now}, d)
+	o := newOptions(opts)
+	return commands.Decorate[UpdateTenant]("tenant.update", updateTenant{store: store, now: now, bases: o.bases}, d)
 }
 
 func (h updateTenant) Handle(ctx context.Context, cmd UpdateTenant) (commands.Result, error) {
@@ -66,7 +76,7 @@ func (h updateTenant) Handle(ctx context.Context, cmd UpdateTenant) (commands.Re
 	if err != nil {
 		return commands.Result{}, err
 	}
-	events, opts, err := decideUpdate(t, cmd, h.now())
+	events, opts, err := decideUpdate(t, cmd, h.bases, h.now())
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("update tenant %s: %w", id, err)
 	}
@@ -82,12 +92,14 @@ func (h updateTenant) Handle(ctx context.Context, cmd UpdateTenant) (commands.Re
 // additions) and returns their events with the reservation changes they
 // need. The store applies every release before any reservation, which is
 // also the order of the events, so removing and re-adding a domain in one
-// command keeps it reserved.
-func decideUpdate(t *tenant.Tenant, cmd UpdateTenant, at time.Time) ([]tenant.Event, []eventstore.AppendOption, error) {
+// command keeps it reserved. A removed domain that is a subdomain of t's slug
+// under bases is not released: the slug keeps it.
+func decideUpdate(t *tenant.Tenant, cmd UpdateTenant, bases tenant.BaseDomains, at time.Time) ([]tenant.Event, []eventstore.AppendOption, error) {
 	var (
 		events []tenant.Event
 		opts   []eventstore.AppendOption
 	)
+	own := bases.Subdomains(t.Slug())
 	if cmd.Name != nil {
 		e, err := t.Rename(*cmd.Name, at)
 		if err != nil {
@@ -101,7 +113,7 @@ func decideUpdate(t *tenant.Tenant, cmd UpdateTenant, at time.Time) ([]tenant.Ev
 			return nil, nil, fmt.Errorf("remove domain %q: %w", clip(host), err)
 		}
 		for _, ev := range e {
-			if r, ok := ev.(tenant.DomainRemoved); ok {
+			if r, ok := ev.(tenant.DomainRemoved); ok && !slices.Contains(own, r.Domain) {
 				opts = append(opts, eventstore.Release(commands.ScopeTenantDomain, r.Domain))
 			}
 		}
@@ -114,6 +126,9 @@ func decideUpdate(t *tenant.Tenant, cmd UpdateTenant, at time.Time) ([]tenant.Ev
 		}
 		for _, ev := range e {
 			if a, ok := ev.(tenant.DomainAdded); ok {
+				if err := bases.CheckDomain(a.Domain, t.Slug()); err != nil {
+					return nil, nil, err // names the domain already
+				}
 				opts = append(opts, eventstore.Reserve(commands.ScopeTenantDomain, a.Domain))
 			}
 		}

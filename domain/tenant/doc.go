@@ -14,4 +14,9 @@
 //
 // Rules that need other tenants (a slug or a domain unique across tenants) are
 // enforced by the command layer through event store reservations, not here.
+// BaseDomains holds the rule that needs configuration: under a configured
+// base domain, "<slug>.<base>" names the tenant with that slug, so no other
+// tenant may have it as a domain (CheckDomain), and a slug whose subdomain is
+// already some tenant's domain is refused (Subdomains lists the host names a
+// slug reserves; SubdomainTaken builds the error). See docs/adr/0017.
 package tenant

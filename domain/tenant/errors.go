@@ -29,6 +29,17 @@ var (
 	ErrInvalidName = domain.InvalidField("name", "name must be 1 to 255 characters, without control characters")
 	// ErrTooManyDomains (BAD_USER_INPUT, field domains): more than MaxDomains.
 	ErrTooManyDomains = domain.InvalidField("domains", "a tenant has at most 20 domains")
+	// ErrDomainUnderBase (BAD_USER_INPUT, field domains): the domain is
+	// "<label>.<base>" for a configured base domain and a label that
+	// subdomain resolution reads as a slug other than the tenant's own (see
+	// BaseDomains.CheckDomain). Returned inside a *CollisionError whose
+	// message names the domain, the base domain and the slug.
+	ErrDomainUnderBase = domain.InvalidField("domains", "a domain directly under a base domain must not begin with a label that names another tenant slug")
+	// ErrSlugSubdomainTaken (CONFLICT, field slug): "<slug>.<base>" for a
+	// configured base domain is already another tenant's domain (see
+	// BaseDomains.SubdomainTaken). Returned inside a *CollisionError whose
+	// message names the slug, the domain and the base domain.
+	ErrSlugSubdomainTaken = &domain.Error{Code: domain.CodeConflict, Field: "slug", Message: "the slug's subdomain under a base domain is already a domain of another tenant"}
 	// ErrDomainNotFound (NOT_FOUND): the domain is not one of the tenant's.
 	ErrDomainNotFound = domain.NotFound("domain is not registered for this tenant")
 	// ErrInvalidLocale (BAD_USER_INPUT, field locale).

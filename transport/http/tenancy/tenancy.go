@@ -87,7 +87,7 @@ type compiled struct {
 	headerLabel string // as configured, for messages
 	defaultKey  tenantcache.Key
 	hasDefault  bool
-	baseDomains []string
+	baseDomains tenant.BaseDomains
 	trusted     []netip.Prefix
 }
 
@@ -125,14 +125,11 @@ func (c Config) compile() (compiled, error) {
 	} else if !c.Enabled {
 		errs = append(errs, errors.New("tenant resolution is disabled: a default tenant id is required"))
 	}
-	for _, d := range c.BaseDomains {
-		h, err := tenant.NormalizeHost(d)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("tenant base domain %q: %w", d, err))
-			continue
-		}
-		out.baseDomains = append(out.baseDomains, h)
+	bases, err := tenant.NewBaseDomains(c.BaseDomains)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("tenant %w", err))
 	}
+	out.baseDomains = bases
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {
 			errs = append(errs, fmt.Errorf("trusted proxy %q: not a valid network", p))
@@ -297,10 +294,10 @@ func (c compiled) key(req *http.Request) (tenantcache.Key, error) {
 	if c.resolution == ResolutionSubdomain {
 		// A label that is no valid slug (a reserved name such as www, say)
 		// may still be a tenant's own domain: fall back to the host.
-		if label, ok := tenant.SubdomainSlug(host, c.baseDomains); ok {
-			if slug, err := tenant.NormalizeSlug(label); err == nil {
-				return tenantcache.Key{Kind: tenantcache.KindSlug, Value: slug}, nil
-			}
+		// The same reading as the tenant commands', which keep domains
+		// and slugs from colliding (domain/tenant.BaseDomains).
+		if slug, _, ok := c.baseDomains.SlugOf(host); ok {
+			return tenantcache.Key{Kind: tenantcache.KindSlug, Value: slug}, nil
 		}
 	}
 	return tenantcache.Key{Kind: tenantcache.KindHost, Value: host}, nil

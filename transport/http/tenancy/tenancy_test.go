@@ -390,7 +390,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "disabled without default", cfg: tenancy.Config{}, wantErr: []string{"a default tenant id is required"}},
 		{name: "invalid default", cfg: tenancy.Config{Enabled: true, DefaultID: "admin"}, wantErr: []string{`tenant default id "admin"`}},
 		{name: "subdomain mode without base domains", cfg: tenancy.Config{Enabled: true, Resolution: "subdomain"}, wantErr: []string{"needs at least one base domain"}},
-		{name: "invalid base domain", cfg: tenancy.Config{Enabled: true, Resolution: "subdomain", BaseDomains: []string{"bad_domain"}}, wantErr: []string{`tenant base domain "bad_domain"`}},
+		{name: "invalid base domain", cfg: tenancy.Config{Enabled: true, Resolution: "subdomain", BaseDomains: []string{"bad_domain"}}, wantErr: []string{`tenant base domain 0 "bad_domain"`}},
 		{name: "invalid proxy network", cfg: tenancy.Config{Enabled: true, TrustedProxies: []netip.Prefix{{}}}, wantErr: []string{"trusted proxy"}},
 		{name: "every problem at once", cfg: tenancy.Config{Resolution: "cookie", BaseDomains: []string{"-x"}}, wantErr: []string{"cookie", "default tenant id", `"-x"`}},
 	}

@@ -65,7 +65,7 @@ func TestBuiltinFilesLoad(t *testing.T) {
 	}{
 		{EnvDevelopment, nil},
 		{EnvTest, nil},
-		{EnvProduction, []string{"RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcdef", "DATABASE_URL=sqlite:///srv/rustok.db"}},
+		{EnvProduction, []string{"RUSTOK_JWT_SECRET=3q2+7wmT0cZk1xYhVb8nLrA5uEjP9sGdKfX4iQoN6ea=", "DATABASE_URL=sqlite:///srv/rustok.db"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {

@@ -59,7 +59,30 @@ type Server struct {
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
 	// CORS says which browser pages of other origins may call the API.
 	CORS CORS `koanf:"cors"`
+	// Metrics says where the Prometheus endpoint /metrics is served.
+	Metrics Metrics `koanf:"metrics"`
 }
+
+// Metrics configures the Prometheus endpoint /metrics (keys
+// server.metrics.*). The metrics name routes, tenants' cache figures and
+// error rates: production keeps them off the public listener by default.
+type Metrics struct {
+	// Listen is where /metrics is served: "" on the main listener
+	// (server.host:server.port), or "host:port" on a listener of its own,
+	// started and stopped with the HTTP server, while the main listener
+	// answers 404 for /metrics. Port 0 picks a free port. Default "" in
+	// development and test; "127.0.0.1:9150" in production (reachable from
+	// the same host only). In production an empty Listen needs a Token.
+	Listen string `koanf:"listen"`
+	// Token, when set, is required on /metrics as "Authorization: Bearer
+	// <token>" (401 otherwise), compared in constant time; at least 16
+	// bytes. Default "" (no token). A secret: never logged or printed.
+	Token string `koanf:"token"`
+}
+
+// productionMetricsListen is the default server.metrics.listen of
+// production: a listener of its own, on the loopback interface.
+const productionMetricsListen = "127.0.0.1:9150"
 
 // CORS configures cross-origin requests from browser pages (keys
 // server.cors.*). An allowed origin may send credentials; any other gets no
@@ -131,7 +154,11 @@ type JWT struct {
 	Algorithm string `koanf:"algorithm"`
 	// Secret is the HS256 key. Development and test default to a fixed dev
 	// secret; production has no default and needs at least 32 bytes, usually
-	// from RUSTOK_JWT_SECRET. Never logged or printed.
+	// from RUSTOK_JWT_SECRET, that are not predictable: at least 10
+	// different bytes, at most half of the neighbouring byte pairs repeats,
+	// consecutive byte values or neighbouring keyboard keys, and at least
+	// three quarters of the 3-byte substrings different (see weakSecret).
+	// `openssl rand -base64 32` gives one. Never logged or printed.
 	Secret string `koanf:"secret"`
 	// Keys are the EdDSA keys, newest first: the first signs new tokens and
 	// every key verifies, so keys can be rotated. Their encoding is defined by
@@ -258,23 +285,33 @@ type Features struct {
 	EmailVerification bool `koanf:"email_verification"`
 }
 
-// RateLimit configures request rate limiting per client IP (keys
-// settings.rustok.rate_limit.*).
+// RateLimit configures request rate limiting per client IP and per tenant
+// (keys settings.rustok.rate_limit.*). Each budget is a token bucket: a
+// burst at once, refilled at a rate per minute. The buckets live in memory,
+// or in Redis (shared by every instance) when redis.url is set.
 type RateLimit struct {
-	// Enabled turns rate limiting on. Default true.
+	// Enabled turns rate limiting on. Default true (false in test.yaml).
 	Enabled bool `koanf:"enabled"`
-	// RequestsPerMinute is the sustained rate of ordinary requests per client.
-	// Default 600.
+	// RequestsPerMinute is the sustained rate of ordinary requests per
+	// client IP (an IPv6 client: per /64), 1 to 60000000. Default 600.
 	RequestsPerMinute int `koanf:"requests_per_minute"`
-	// Burst is how many ordinary requests a client may send at once. Default 100.
+	// Burst is how many ordinary requests a client may send at once.
+	// Default 100.
 	Burst int `koanf:"burst"`
+	// TenantRequestsPerMinute is the sustained rate of /api requests per
+	// tenant, whatever the client, 1 to 60000000. Default 6000.
+	TenantRequestsPerMinute int `koanf:"tenant_requests_per_minute"`
+	// TenantBurst is how many /api requests a tenant's clients may send at
+	// once, together. Default 1000.
+	TenantBurst int `koanf:"tenant_burst"`
 	// AuthRequestsPerMinute is the sustained rate of sign-in, sign-up and
 	// password-reset requests per client. Default 10.
 	AuthRequestsPerMinute int `koanf:"auth_requests_per_minute"`
 	// AuthBurst is how many auth requests a client may send at once. Default 5.
 	AuthBurst int `koanf:"auth_burst"`
-	// TrustedProxies are the IPs or CIDRs whose X-Forwarded-For is believed
-	// when finding the client IP. Default none.
+	// TrustedProxies are the IPs or CIDRs of the reverse proxies whose
+	// X-Forwarded-For is believed when finding the client IP (and whose
+	// X-Forwarded-Host, for tenant resolution by host). Default none.
 	TrustedProxies []string `koanf:"trusted_proxies"`
 }
 
@@ -427,12 +464,14 @@ func Default() Config {
 			},
 			Features: Features{RegistrationEnabled: true},
 			RateLimit: RateLimit{
-				Enabled:               true,
-				RequestsPerMinute:     600,
-				Burst:                 100,
-				AuthRequestsPerMinute: 10,
-				AuthBurst:             5,
-				TrustedProxies:        []string{},
+				Enabled:                 true,
+				RequestsPerMinute:       600,
+				Burst:                   100,
+				TenantRequestsPerMinute: 6000,
+				TenantBurst:             1000,
+				AuthRequestsPerMinute:   10,
+				AuthBurst:               5,
+				TrustedProxies:          []string{},
 			},
 			Events: Events{
 				RelayBatchSize:  100,
@@ -456,8 +495,9 @@ func Default() Config {
 
 // defaultsFor returns Default() adjusted for env: production gets no JWT
 // secret and no database URL (both must be set explicitly, usually in the
-// environment), no CORS origins but the tenants' domains, no playground, no
-// introspection, and info-level JSON logs.
+// environment), no CORS origins but the tenants' domains, /metrics on its own
+// loopback listener, no playground, no introspection, and info-level JSON
+// logs.
 func defaultsFor(env string) Config {
 	c := Default()
 	c.Env = env
@@ -465,6 +505,7 @@ func defaultsFor(env string) Config {
 		c.Auth.JWT.Secret = ""
 		c.Database.URL = ""
 		c.Server.CORS.AllowedOrigins = []string{}
+		c.Server.Metrics.Listen = productionMetricsListen
 		c.GraphQL.Playground = false
 		c.GraphQL.Introspection = false
 		c.Logger = Logger{Level: "info", Format: "json"}

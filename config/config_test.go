@@ -10,8 +10,9 @@ import (
 	"github.com/rustok/rustok/config"
 )
 
-// prodSecret is a valid production HS256 secret (32 bytes).
-const prodSecret = "0123456789abcdef0123456789abcdef"
+// prodSecret is a valid production HS256 secret, in the form `openssl rand
+// -base64 32` prints.
+const prodSecret = "3q2+7wmT0cZk1xYhVb8nLrA5uEjP9sGdKfX4iQoN6ea="
 
 // writeConfig writes content as <env>.yaml in a fresh directory and returns
 // the directory.
@@ -190,6 +191,7 @@ func shippedFile(env string) config.Config {
 		want.Database.URL = "postgres://rustok@db:5432/rustok"
 		want.Database.MaxOpenConns = 20
 		want.Server.CORS.AllowedOrigins = []string{}
+		want.Server.Metrics.Listen = "127.0.0.1:9150"
 		want.Logger = config.Logger{Level: "info", Format: "json"}
 		want.Auth.JWT.Secret = prodSecret
 		want.GraphQL.Playground = false
@@ -269,7 +271,7 @@ func TestProductionNeedsExplicitSecrets(t *testing.T) {
 		},
 		{
 			name:    "secret too short",
-			environ: []string{dbURL, "RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcde"},
+			environ: []string{dbURL, "RUSTOK_JWT_SECRET=" + prodSecret[:31]},
 			wantErr: "environment variable RUSTOK_JWT_SECRET: " + noSecret,
 		},
 		{

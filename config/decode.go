@@ -148,7 +148,7 @@ func splitList(s string) []string {
 // shown, even in an error.
 func isSecretKey(key string) bool {
 	switch key {
-	case "auth.jwt.secret", "auth.jwt.keys", "settings.rustok.email.smtp.password":
+	case "auth.jwt.secret", "auth.jwt.keys", "server.metrics.token", "settings.rustok.email.smtp.password":
 		return true
 	}
 	return false
@@ -163,9 +163,9 @@ func show(key string, value any) (string, bool) {
 	}
 	var s string
 	if str, ok := value.(string); ok {
-		s = strconv.Quote(maskURL(str))
+		s = strconv.Quote(RedactURL(str))
 	} else {
-		s = maskURL(fmt.Sprint(value))
+		s = RedactURL(fmt.Sprint(value))
 	}
 	const maxShown = 80
 	if len(s) > maxShown {

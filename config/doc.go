@@ -46,5 +46,7 @@
 // Every problem is reported at once (errors.Join), each naming the key and,
 // where known, the file or variable that set it. No error, String output or
 // Redacted copy ever contains a secret (auth.jwt.secret, auth.jwt.keys,
-// settings.rustok.email.smtp.password) or the password of a URL.
+// server.metrics.token, settings.rustok.email.smtp.password) or a secret of a
+// URL (password, token, secret parameter): RedactURL masks those, and is the
+// one redaction of the logs and errors of the whole program.
 package config

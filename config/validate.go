@@ -25,6 +25,7 @@ func (c Config) Validate() error {
 		v.errs = append(v.errs, err)
 	}
 	v.server(c.Server)
+	v.metrics(c.Server, c.Env == EnvProduction)
 	v.database(c.Database, c.Env == EnvProduction)
 	v.oneOf("logger.level", c.Logger.Level, "debug", "info", "warn", "error")
 	v.oneOf("logger.format", c.Logger.Format, "text", "json")
@@ -120,24 +121,102 @@ func (v *validator) database(d Database, production bool) {
 	case scheme == "postgres" || scheme == "postgresql":
 		if _, err := url.Parse(d.URL); err != nil {
 			// url's errors quote the whole URL: say only what is wrong.
-			v.add(key, "is not a valid URL, got %q", maskURL(d.URL))
+			v.add(key, "is not a valid URL, got %q", RedactURL(d.URL))
 		}
 	default:
-		v.add(key, "scheme must be sqlite://, postgres:// or postgresql://, got %q", maskURL(d.URL))
+		v.add(key, "scheme must be sqlite://, postgres:// or postgresql://, got %q", RedactURL(d.URL))
 	}
 	if d.MaxOpenConns < 1 {
 		v.add("database.max_open_conns", "must be at least 1, got %d", d.MaxOpenConns)
 	}
 }
 
+// minMetricsToken is the shortest server.metrics.token accepted, in bytes.
+const minMetricsToken = 16
+
+// metrics checks server.metrics: an address of its own or none, a token
+// long enough, and in production no public /metrics without a token.
+func (v *validator) metrics(s Server, production bool) {
+	const prefix = "server.metrics."
+	m := s.Metrics
+	if m.Listen != "" {
+		if reason := checkListenAddr(m.Listen); reason != "" {
+			v.add(prefix+"listen", "%s, got %q", reason, m.Listen)
+		} else if sameListener(m.Listen, s.Host, s.Port) {
+			v.add(prefix+"listen", `must differ from server.host and server.port (leave it "" to serve /metrics there), got %q`, m.Listen)
+		}
+	}
+	switch {
+	case m.Token != "" && len(m.Token) < minMetricsToken:
+		v.add(prefix+"token", "must be at least %d bytes when set", minMetricsToken)
+	case m.Token != "" && !isVisibleASCII(m.Token):
+		v.add(prefix+"token", "must be printable ASCII without spaces (it is sent as a bearer token)")
+	case production && m.Listen == "" && m.Token == "":
+		v.add(prefix+"token", "must be set in production when server.metrics.listen is empty, "+
+			"or /metrics is public on server.host and server.port (set RUSTOK_SERVER__METRICS__TOKEN, or listen on 127.0.0.1:9150)")
+	}
+}
+
+// checkListenAddr explains why addr is not a listen address host:port, or
+// returns "". The host may be empty (every interface), an IP or a name; the
+// port 0 to 65535 (0: a free port).
+func checkListenAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return `must be host:port, such as "127.0.0.1:9150"`
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "must have a port between 0 and 65535"
+	}
+	if host != "" && net.ParseIP(host) == nil && !isHostname(host) {
+		return "must have an IP address or a host name before the port"
+	}
+	return ""
+}
+
+// sameListener reports whether the valid listen address addr would bind
+// the port of the main listener host:port (0 never collides).
+func sameListener(addr, host string, port int) bool {
+	h, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	if n == 0 || n != port {
+		return false
+	}
+	unspecified := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "" || ip != nil && ip.IsUnspecified()
+	}
+	return h == host || unspecified(h) || unspecified(host)
+}
+
+// isVisibleASCII reports whether s holds only visible ASCII characters
+// (0x21 to 0x7E): no space, no control character.
+func isVisibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// minJWTSecret is the shortest HS256 secret production accepts, in bytes:
+// the size of the HMAC-SHA256 key (RFC 7518, section 3.2).
+const minJWTSecret = 32
+
 func (v *validator) jwt(j JWT, production bool) {
 	switch j.Algorithm {
 	case "HS256":
 		switch {
-		case production && len(j.Secret) < 32:
+		case production && len(j.Secret) < minJWTSecret:
 			v.add("auth.jwt.secret", "must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)")
 		case production && j.Secret == devJWTSecret:
 			v.add("auth.jwt.secret", "must not be the development secret in production (set RUSTOK_JWT_SECRET)")
+		case production:
+			if reason := weakSecret(j.Secret); reason != "" {
+				v.add("auth.jwt.secret", "is too predictable for production: %s; "+
+					"use random bytes, such as the output of `openssl rand -base64 32` (set RUSTOK_JWT_SECRET)", reason)
+			}
 		case j.Secret == "":
 			v.add("auth.jwt.secret", "must be set when auth.jwt.algorithm is HS256")
 		}
@@ -209,19 +288,28 @@ func (v *validator) tenant(t Tenant) {
 
 func (v *validator) rateLimit(r RateLimit) {
 	const prefix = "settings.rustok.rate_limit."
+	// The bounds of platform/ratelimit.Rate: a rate of at most one request
+	// a microsecond.
+	const maxPerMinute, maxBurst = 60_000_000, 1_000_000_000
 	limits := []struct {
 		key   string
 		value int
+		max   int
 	}{
-		{"requests_per_minute", r.RequestsPerMinute},
-		{"burst", r.Burst},
-		{"auth_requests_per_minute", r.AuthRequestsPerMinute},
-		{"auth_burst", r.AuthBurst},
+		{"requests_per_minute", r.RequestsPerMinute, maxPerMinute},
+		{"burst", r.Burst, maxBurst},
+		{"tenant_requests_per_minute", r.TenantRequestsPerMinute, maxPerMinute},
+		{"tenant_burst", r.TenantBurst, maxBurst},
+		{"auth_requests_per_minute", r.AuthRequestsPerMinute, maxPerMinute},
+		{"auth_burst", r.AuthBurst, maxBurst},
 	}
 	for _, l := range limits {
 		// Limits of a disabled limiter are not used, but must still make sense.
-		if l.value < 0 || r.Enabled && l.value == 0 {
+		switch {
+		case l.value < 0 || r.Enabled && l.value == 0:
 			v.add(prefix+l.key, "must be at least 1, got %d", l.value)
+		case l.value > l.max:
+			v.add(prefix+l.key, "must be at most %d, got %d", l.max, l.value)
 		}
 	}
 	for _, p := range r.TrustedProxies {
@@ -255,7 +343,7 @@ func (v *validator) email(e Email) {
 		v.add(prefix+"from", `must be an email address such as "RusToK <no-reply@example.com>", got %q`, e.From)
 	}
 	if u, err := url.Parse(e.ResetBaseURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		v.add(prefix+"reset_base_url", "must be an absolute http:// or https:// URL, got %q", maskURL(e.ResetBaseURL))
+		v.add(prefix+"reset_base_url", "must be an absolute http:// or https:// URL, got %q", RedactURL(e.ResetBaseURL))
 	}
 	switch e.Driver {
 	case "file":
@@ -313,7 +401,7 @@ func (v *validator) nonEmpty(key, value string) {
 func (v *validator) urlScheme(key, raw string, schemes ...string) {
 	scheme, _, found := strings.Cut(raw, "://")
 	if !found || !slices.Contains(schemes, scheme) {
-		v.add(key, "must be a URL starting with %s, got %q", orList(suffixed(schemes, "://")), maskURL(raw))
+		v.add(key, "must be a URL starting with %s, got %q", orList(suffixed(schemes, "://")), RedactURL(raw))
 	}
 }
 
@@ -396,4 +484,117 @@ func isModuleSlug(s string) bool {
 
 func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// Thresholds of weakSecret.
+const (
+	// minSecretDistinct is the fewest different bytes a production secret
+	// holds. Random hex of 32 characters has 14 on average and fewer than
+	// 10 about once in 10,000 draws; random base64 of 32 bytes has about 33.
+	minSecretDistinct = 10
+	// maxPredictableShare is the largest share of a production secret's
+	// neighbouring byte pairs that may be predictable (see predictablePair);
+	// about 1 pair in 9 is in random hex or base64.
+	maxPredictableShare = 0.5
+	// minTrigramShare is the smallest share of a production secret's 3-byte
+	// substrings that must differ from each other; random hex or base64 of
+	// 32 characters or more repeats almost none.
+	minTrigramShare = 0.75
+)
+
+// weakSecret explains why secret is too predictable to sign tokens, or
+// returns "". The rule, checked after the length (32 bytes or more):
+//
+//   - at least 10 different byte values, which refuses white space only, one
+//     repeated byte ("aaaa…") and secrets drawn from a few characters;
+//   - at most half of the neighbouring byte pairs predictable: the same byte
+//     twice, consecutive byte values ("ab", "32"), or keys next to each other
+//     on a US QWERTY keyboard ("qw", "as", "1q"), which refuses runs such as
+//     "0123456789abcdef…" and keyboard walks ("qwertyuiop…", "1qaz2wsx…");
+//   - at least three quarters of its 3-byte substrings different, which
+//     refuses a word or phrase repeated to reach the length ("abab…",
+//     "Secret123!Secret123!…").
+//
+// Random secrets pass: none of a million draws of `openssl rand -base64 32`
+// or of `openssl rand -hex 32` was refused. Shorter random secrets are
+// refused now and then: about 3 in 10,000 of `openssl rand -hex 16`, whose
+// 32 characters hold 128 bits, half of what HS256 wants (RFC 7518, 3.2).
+func weakSecret(secret string) string {
+	var seen [256]bool
+	distinct := 0
+	for i := 0; i < len(secret); i++ {
+		if !seen[secret[i]] {
+			seen[secret[i]] = true
+			distinct++
+		}
+	}
+	if distinct < minSecretDistinct {
+		return fmt.Sprintf("it has %d different bytes, at least %d are needed", distinct, minSecretDistinct)
+	}
+	predictable := 0
+	for i := 1; i < len(secret); i++ {
+		if predictablePair(secret[i-1], secret[i]) {
+			predictable++
+		}
+	}
+	if pairs := len(secret) - 1; float64(predictable) > maxPredictableShare*float64(pairs) {
+		return fmt.Sprintf("%d of its %d neighbouring byte pairs are repeats, sequences or keyboard walks, at most half may be", predictable, pairs)
+	}
+	trigrams := map[string]bool{}
+	for i := 0; i+3 <= len(secret); i++ {
+		trigrams[secret[i:i+3]] = true
+	}
+	if total := len(secret) - 2; float64(len(trigrams)) < minTrigramShare*float64(total) {
+		return fmt.Sprintf("only %d of its %d 3-byte substrings differ, at least three quarters must (a repeated pattern)", len(trigrams), total)
+	}
+	return ""
+}
+
+// keyboardRows are the rows of a US QWERTY keyboard, unshifted and shifted,
+// and where each row starts, in quarters of a key to the right of the top
+// row's start.
+var keyboardRows = [...]struct {
+	keys   [2]string
+	offset int
+}{
+	{[2]string{"`1234567890-=", "~!@#$%^&*()_+"}, 0},
+	{[2]string{"qwertyuiop[]\\", "QWERTYUIOP{}|"}, 6},
+	{[2]string{"asdfghjkl;'", "ASDFGHJKL:\""}, 7},
+	{[2]string{"zxcvbnm,./", "ZXCVBNM<>?"}, 9},
+}
+
+// keyPosition returns the row of c on keyboardRows, its position from the
+// left in quarters of a key, and whether it needs shift; ok is false for a
+// byte on no key.
+func keyPosition(c byte) (row, x int, shifted, ok bool) {
+	for r, kr := range keyboardRows {
+		for s, keys := range kr.keys {
+			if i := strings.IndexByte(keys, c); i >= 0 {
+				return r, kr.offset + 4*i, s == 1, true
+			}
+		}
+	}
+	return 0, 0, false, false
+}
+
+// predictablePair reports whether b follows a predictably: the same byte,
+// the next or previous byte value, or a key touching a's key (in the same
+// row, or in the row above or below) with the same shift state.
+func predictablePair(a, b byte) bool {
+	if a == b || a+1 == b || b+1 == a {
+		return true
+	}
+	ra, xa, sa, oka := keyPosition(a)
+	rb, xb, sb, okb := keyPosition(b)
+	if !oka || !okb || sa != sb {
+		return false
+	}
+	dx := xa - xb
+	switch ra - rb {
+	case 0:
+		return dx == 4 || dx == -4
+	case 1, -1:
+		return dx >= -3 && dx <= 3
+	}
+	return false
 }

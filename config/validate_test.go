@@ -152,6 +152,7 @@ func TestValidate(t *testing.T) {
 			name: "short secret in production",
 			change: func(c *config.Config) {
 				c.Env = config.EnvProduction
+				c.Server.Metrics.Listen = "127.0.0.1:9150"
 				c.Auth.JWT.Secret = "short-but-secret"
 			},
 			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
@@ -237,6 +238,16 @@ func TestValidate(t *testing.T) {
 				c.Settings.Rustok.RateLimit.Enabled = false
 				c.Settings.Rustok.RateLimit.AuthBurst = 0
 			},
+		},
+		{
+			name:    "zero tenant burst when enabled",
+			change:  func(c *config.Config) { c.Settings.Rustok.RateLimit.TenantBurst = 0 },
+			wantErr: "settings.rustok.rate_limit.tenant_burst: must be at least 1, got 0",
+		},
+		{
+			name:    "rate faster than one request a microsecond",
+			change:  func(c *config.Config) { c.Settings.Rustok.RateLimit.TenantRequestsPerMinute = 60_000_001 },
+			wantErr: "settings.rustok.rate_limit.tenant_requests_per_minute: must be at most 60000000, got 60000001",
 		},
 		{
 			name:    "batch too large",

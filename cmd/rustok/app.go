@@ -172,11 +172,31 @@ func newLogger(cfg config.Logger, w io.Writer) *slog.Logger {
 	default:
 		level = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redactAttr}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactAttr masks the secrets that a logged string or error may quote (a
+// database, Redis or NATS URL in a driver's message): the message, every
+// string value and every error value go through config.RedactURL, so that
+// no log line of the process shows a password, whoever logged it.
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		if s := a.Value.String(); s != "" {
+			if r := config.RedactURL(s); r != s {
+				a.Value = slog.StringValue(r)
+			}
+		}
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok && err != nil {
+			a.Value = slog.StringValue(config.RedactURL(err.Error()))
+		}
+	}
+	return a
 }
 
 // errUsage marks errors in how a command was called (exit code 2).

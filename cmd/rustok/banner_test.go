@@ -40,15 +40,16 @@ func TestBaseURL(t *testing.T) {
 func TestWriteBanner(t *testing.T) {
 	t.Parallel()
 	addr := &net.TCPAddr{IP: net.IPv4zero, Port: 5150}
+	metricsAddr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9150}
 	tests := []struct {
-		name       string
-		playground bool
-		want       []string
-		wantNot    []string
+		name    string
+		banner  banner
+		want    []string
+		wantNot []string
 	}{
 		{
-			name:       "with the playground",
-			playground: true,
+			name:   "with the playground",
+			banner: banner{api: addr, metrics: addr, playground: true},
 			want: []string{
 				"  GraphQL API  http://127.0.0.1:5150/api/graphql\n",
 				"  GraphiQL     http://127.0.0.1:5150/api/graphql  (open in a browser)\n",
@@ -57,14 +58,31 @@ func TestWriteBanner(t *testing.T) {
 		},
 		{
 			name:    "without the playground",
+			banner:  banner{api: addr, metrics: addr},
 			want:    []string{"  GraphQL API  http://127.0.0.1:5150/api/graphql\n", "  Metrics      http://127.0.0.1:5150/metrics\n"},
 			wantNot: []string{"GraphiQL"},
+		},
+		{
+			name:    "metrics on their own listener",
+			banner:  banner{api: addr, metrics: metricsAddr},
+			want:    []string{"  GraphQL API  http://127.0.0.1:5150/api/graphql\n", "  Metrics      http://127.0.0.1:9150/metrics\n"},
+			wantNot: []string{"5150/metrics"},
+		},
+		{
+			name:   "metrics behind a token",
+			banner: banner{api: addr, metrics: metricsAddr, metricsToken: true},
+			want:   []string{"  Metrics      http://127.0.0.1:9150/metrics  (bearer token required)\n"},
+		},
+		{
+			name:    "no metrics",
+			banner:  banner{api: addr},
+			wantNot: []string{"Metrics"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := writeBanner(&b, addr, tc.playground); err != nil {
+			if err := writeBanner(&b, tc.banner); err != nil {
 				t.Fatal(err)
 			}
 			for _, want := range tc.want {

@@ -43,7 +43,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "rustok: %s\n", err)
+	// The last line of defence: no error printed shows a URL's secret.
+	fmt.Fprintf(stderr, "rustok: %s\n", config.RedactURL(err.Error()))
 	if errors.Is(err, errUsage) || isCobraUsageError(err) {
 		fmt.Fprintln(stderr, "Run 'rustok --help' for usage.")
 		return 2

@@ -61,7 +61,7 @@ func TestCLIErrors(t *testing.T) {
 		{"config without subcommand", nil, []string{"config"}, 2, "config needs a subcommand: print"},
 		{"postgres down", []string{"RUSTOK_DATABASE__URL=postgres://u:secret@127.0.0.1:1/x?connect_timeout=2"}, []string{"serve"}, 1, "cannot reach PostgreSQL at postgres://u:xxxxx@127.0.0.1:1/x"},
 		{"schema not migrated", []string{okDB}, []string{"tenants", "list"}, 1, "run `rustok migrate up`"},
-		{"truncate refused in production", []string{okDB, "RUSTOK_JWT_SECRET=0123456789abcdef0123456789abcdef-prod"}, []string{"--env", "production", "db", "truncate", "--yes"}, 1, "refused when the environment is production"},
+		{"truncate refused in production", []string{okDB, "RUSTOK_JWT_SECRET=" + testProductionSecret}, []string{"--env", "production", "db", "truncate", "--yes"}, 1, "refused when the environment is production"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,7 +164,10 @@ func TestCLITenantsFlow(t *testing.T) {
 			t.Fatalf("events tail: %q", r.stdout)
 		}
 		must("task", "cleanup", "all")
-		if r := must("db", "truncate", "--yes"); !strings.Contains(r.stdout, "events") {
+		if r := runCLI(t, env, "", "db", "truncate", "--yes"); r.code != 1 || !strings.Contains(r.stderr, "holds 2 tenants") {
+			t.Fatalf("truncate of tenants without --database: exit %d, %s", r.code, r.stderr)
+		}
+		if r := must("db", "truncate", "--yes", "--database", testDatabaseName(t, dbURL)); !strings.Contains(r.stdout, "events") {
 			t.Fatalf("truncate: %s", r.stdout)
 		}
 		if r := must("tenants", "list", "--json"); strings.TrimSpace(r.stdout) != "[]" {

@@ -35,7 +35,7 @@ func TestConfigPrint(t *testing.T) {
 		t.Fatal(err)
 	}
 	filePath := filepath.Join(fileDir, "development.yaml")
-	prodEnv := []string{"DATABASE_URL=postgres://rustok:db-pass-word@db:5432/rustok", "RUSTOK_JWT_SECRET=prod-secret-prod-secret-prod-secret-1"}
+	prodEnv := []string{"DATABASE_URL=postgres://rustok:db-pass-word@db:5432/rustok", "RUSTOK_JWT_SECRET=prod-secret-Zq7+Lw2Rx9Km4Tb8Vn3Yc6Hd", "RUSTOK_SERVER__METRICS__TOKEN=metrics-token-Hk29fLq0"}
 
 	tests := []struct {
 		name      string
@@ -89,15 +89,17 @@ func TestConfigPrint(t *testing.T) {
 				"logger.format: json  # default",
 				"database.url: postgres://rustok:xxxxx@db:5432/rustok  # environment variable DATABASE_URL",
 				"auth.jwt.secret: [redacted]  # environment variable RUSTOK_JWT_SECRET",
+				"server.metrics.listen: 127.0.0.1:9150  # default",
+				"server.metrics.token: [redacted]  # environment variable RUSTOK_SERVER__METRICS__TOKEN",
 			},
-			hidden: []string{"db-pass-word", "prod-secret"},
+			hidden: []string{"db-pass-word", "prod-secret", "metrics-token"},
 		},
 		{
 			name:      "--env after the subcommand",
 			environ:   prodEnv,
 			args:      []string{"config", "print", "--env", "production"},
 			wantLines: []string{"settings.rustok.email.driver: smtp  # built-in production.yaml"},
-			hidden:    []string{"db-pass-word", "prod-secret"},
+			hidden:    []string{"db-pass-word", "prod-secret", "metrics-token"},
 		},
 	}
 	for _, tc := range tests {

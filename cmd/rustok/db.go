@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rustok/rustok/config"
+	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/platform/database"
 )
 
@@ -19,11 +20,19 @@ func (c *cli) dbCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(*cobra.Command, []string) error { return usagef("db needs a subcommand: truncate") },
 	}
-	var yes bool
+	var (
+		yes  bool
+		name string
+	)
 	truncate := &cobra.Command{
-		Use:   "truncate",
+		Use:   "truncate [--yes] [--database NAME]",
 		Short: "Empty every table (read models first, then the log); refused in production",
-		Args:  cobra.NoArgs,
+		Long: "Empty every table of the configured database: read models first, then checkpoints and dead letters,\n" +
+			"reservations, then the event log. Refused in production. A database holding a tenant is emptied only\n" +
+			"with both --yes and --database NAME, NAME being the database's own name (the file name of a SQLite\n" +
+			"database, the PostgreSQL database name), whatever RUSTOK_ENV says: a forgotten environment variable\n" +
+			"must not empty the wrong database. An empty one asks for confirmation unless --yes is given.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := c.loadConfig()
 			if err != nil {
@@ -32,14 +41,17 @@ func (c *cli) dbCommand() *cobra.Command {
 			if cfg.Env == config.EnvProduction {
 				return fmt.Errorf("db truncate is refused when the environment is production")
 			}
-			if !yes && !c.confirm(fmt.Sprintf("Delete ALL data in %s? [y/N] ", database.Redact(cfg.Database.URL))) {
-				return fmt.Errorf("truncate not confirmed (answer y, or pass --yes)")
-			}
 			a, err := build(cmd.Context(), cfg, newLogger(cfg.Logger, c.stderr), buildOptions{})
 			if err != nil {
 				return err
 			}
 			defer a.Close()
+			if err := c.checkTruncate(cmd.Context(), a.db, yes, cmd.Flags().Changed("database"), name); err != nil {
+				return err
+			}
+			if !yes && !c.confirm(fmt.Sprintf("Delete ALL data in %s? [y/N] ", config.RedactURL(cfg.Database.URL))) {
+				return fmt.Errorf("truncate not confirmed (answer y, or pass --yes)")
+			}
 			tables, err := truncateTables(cmd.Context(), a.db)
 			if err != nil {
 				return err
@@ -49,8 +61,49 @@ func (c *cli) dbCommand() *cobra.Command {
 		},
 	}
 	truncate.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	truncate.Flags().StringVar(&name, "database", "", "the name of the database to empty (its file name on SQLite); needed with --yes when it holds a tenant")
 	cmd.AddCommand(truncate)
 	return cmd
+}
+
+// checkTruncate refuses to empty db unless the operator named it: a
+// --database that is given must be db's name, and a database holding a
+// tenant needs both --yes and --database. It says which tenants' count it
+// found and what to pass.
+func (c *cli) checkTruncate(ctx context.Context, db *database.DB, yes, named bool, name string) error {
+	actual, err := db.Name(ctx)
+	if err != nil {
+		return err
+	}
+	if named && name != actual {
+		return fmt.Errorf("db truncate: --database %s does not name the configured database (%s)", name, actual)
+	}
+	tenants, err := countTenants(ctx, db)
+	if err != nil {
+		return err
+	}
+	if tenants > 0 && !(yes && named) {
+		noun := "tenants"
+		if tenants == 1 {
+			noun = "tenant"
+		}
+		return fmt.Errorf("db truncate: the database %s holds %d %s: to empty it, pass both --yes and --database %s", actual, tenants, noun, actual)
+	}
+	return nil
+}
+
+// countTenants returns how many tenants db holds: the larger of the tenant
+// streams of the log and the rows of the tenants read model, so that neither
+// a lagging projection nor a pruned log hides one.
+func countTenants(ctx context.Context, db *database.DB) (int, error) {
+	var inLog, inReadModel int
+	if err := db.GetContext(ctx, &inLog, db.Rebind(`SELECT COUNT(DISTINCT stream_id) FROM events WHERE stream_type = ?`), tenantdom.StreamType); err != nil {
+		return 0, fmt.Errorf("count the tenants of the log: %w", err)
+	}
+	if err := db.GetContext(ctx, &inReadModel, `SELECT COUNT(*) FROM rm_tenants`); err != nil {
+		return 0, fmt.Errorf("count the tenants of the read model: %w", err)
+	}
+	return max(inLog, inReadModel), nil
 }
 
 // truncateTables empties every table but the migration bookkeeping, in

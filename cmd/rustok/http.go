@@ -6,9 +6,12 @@ import (
 	"net/netip"
 	"net/url"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/rustok/rustok/config"
 	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore/relay"
+	"github.com/rustok/rustok/platform/ratelimit"
 	"github.com/rustok/rustok/platform/tenantcache"
 	tenantqry "github.com/rustok/rustok/queries/tenant"
 	gql "github.com/rustok/rustok/transport/graphql"
@@ -28,21 +31,23 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	srv, err := httpserver.New(httpserver.Config{
 		Host: cfg.Server.Host, Port: cfg.Server.Port, BodyLimit: cfg.Server.BodyLimitBytes(),
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, ShutdownTimeout: cfg.Server.ShutdownTimeout,
-		CORS: s.corsConfig(tcfg),
+		CORS: s.corsConfig(tcfg), Metrics: metricsEndpoint(cfg),
 	}, httpserver.Deps{
 		Logger: s.a.logger, Registry: s.a.registry, Gatherer: s.a.registry, Ready: s, Modules: s, Version: version,
-		TenantID: func(ctx context.Context) string {
-			t, _ := tenancy.FromContext(ctx)
-			return t.ID
-		},
+		TenantID: tenantID,
 	})
 	if err != nil {
 		return nil, err
 	}
-	waiter := relay.NewWaiter(s.a.db, nil)
-	if s.runner != nil {
-		waiter = relay.NewWaiter(s.a.db, s.runner.Progress())
+	limits, err := s.newRateLimiting()
+	if err != nil {
+		return nil, err
 	}
+	// Per client IP on every route but the probes, the metrics and
+	// GraphiQL's assets (route patterns, so no path trick escapes it), after
+	// CORS and the body limit and before anything costs a tenant lookup.
+	limits.use(srv.Echo(), httpserver.RateLimitScopeIP, limits.ip,
+		httpserver.ClientIPKey(tcfg.TrustedProxies).Except("/health", "/health/", "/metrics", "/api"+gql.AssetsPath))
 	var projections []string
 	for _, c := range s.a.consumers {
 		if c.Kind == relay.KindProjection {
@@ -56,8 +61,11 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 		Registry:      s.a.registry,
 		RequestID:     httpserver.RequestID,
 		RequireTenant: tenancy.Require,
+		// Below the write timeout, so that a request out of time still
+		// gets its answer out.
+		RequestTimeout: cfg.Server.WriteTimeout * 9 / 10,
 		ReadYourWrites: gql.ReadYourWrites{
-			Waiter:    waiter,
+			Waiter:    s.waiter,
 			Head:      s.a.store.Head,
 			Consumers: projections,
 			Timeout:   cfg.GraphQL.ReadYourWritesTimeout,
@@ -91,9 +99,88 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	api.Use(tenancy.Middleware(tcfg, s.resolver,
 		tenancy.Public("/api"+gql.SchemaPath, "/api"+gql.AssetsPath),
 		tenancy.Deferred("/api"+gql.RoutePath)))
+	// Per tenant, whatever the client, once the tenant is known; a request
+	// without one (introspection) counts against its client only.
+	limits.use(api, httpserver.RateLimitScopeTenant, limits.tenant, httpserver.TenantKey(tenantID))
 	gql.Mount(api, h)
 	srv.WriteErrorsAs("/api"+gql.RoutePath, gql.WriteError)
 	return srv, nil
+}
+
+// tenantID returns the id of the tenant that tenant resolution put on ctx,
+// or "" when there is none.
+func tenantID(ctx context.Context) string {
+	t, _ := tenancy.FromContext(ctx)
+	return t.ID
+}
+
+// rateLimiting is the rate limiting of settings.rustok.rate_limit: one
+// limiter per budget, in memory or, when redis.url is set, in Redis shared by
+// every instance. With rate_limit.enabled false it limits nothing.
+type rateLimiting struct {
+	limits *httpserver.RateLimits // nil when disabled
+	ip     httpserver.Limiter
+	tenant httpserver.Limiter
+	// auth is the stricter per-IP budget of sign-in, sign-up and password
+	// reset. No route uses it yet: the identity module mounts
+	// limits.use(group, httpserver.RateLimitScopeAuth, limits.auth,
+	// httpserver.ClientIPKey(trusted proxies)) on its auth routes.
+	auth httpserver.Limiter
+}
+
+// newRateLimiting builds the limiters of settings.rustok.rate_limit; it
+// returns an error when a metric cannot be registered or a rate is invalid.
+func (s *server) newRateLimiting() (rateLimiting, error) {
+	rl := s.a.cfg.Settings.Rustok.RateLimit
+	if !rl.Enabled {
+		return rateLimiting{}, nil
+	}
+	limits, err := httpserver.NewRateLimits(s.a.logger, s.a.registry)
+	if err != nil {
+		return rateLimiting{}, fmt.Errorf("rate limits: %w", err)
+	}
+	out := rateLimiting{limits: limits}
+	budgets := []struct {
+		scope string
+		rate  ratelimit.Rate
+		dst   *httpserver.Limiter
+	}{
+		{httpserver.RateLimitScopeIP, ratelimit.Rate{PerMinute: rl.RequestsPerMinute, Burst: rl.Burst}, &out.ip},
+		{httpserver.RateLimitScopeTenant, ratelimit.Rate{PerMinute: rl.TenantRequestsPerMinute, Burst: rl.TenantBurst}, &out.tenant},
+		{httpserver.RateLimitScopeAuth, ratelimit.Rate{PerMinute: rl.AuthRequestsPerMinute, Burst: rl.AuthBurst}, &out.auth},
+	}
+	for _, b := range budgets {
+		if *b.dst, err = s.newLimiter(b.scope, b.rate); err != nil {
+			return rateLimiting{}, fmt.Errorf("settings.rustok.rate_limit (%s): %w", b.scope, err)
+		}
+	}
+	return out, nil
+}
+
+// newLimiter returns the limiter of one budget: in Redis under
+// "rustok:ratelimit:<scope>:" when redis.url is set, else in memory.
+func (s *server) newLimiter(scope string, rate ratelimit.Rate) (httpserver.Limiter, error) {
+	if s.redis != nil {
+		l, err := ratelimit.NewRedis(s.redis, ratelimit.RedisConfig{Rate: rate, Prefix: ratelimit.DefaultRedisPrefix + scope + ":"})
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+	l, err := ratelimit.NewMemory(ratelimit.MemoryConfig{Rate: rate})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// use adds the middleware of one budget to g (the echo instance or a group),
+// or nothing when rate limiting is disabled.
+func (r rateLimiting) use(g interface{ Use(...echo.MiddlewareFunc) }, scope string, l httpserver.Limiter, key httpserver.RateLimitKey) {
+	if r.limits == nil {
+		return
+	}
+	g.Use(r.limits.Middleware(scope, l, key))
 }
 
 // tenantHeaderName is the tenant header of header resolution.

@@ -15,10 +15,10 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/rustok/rustok/config"
 	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/eventstore/relay"
-	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/tenantcache"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
 	tenantqry "github.com/rustok/rustok/queries/tenant"
@@ -63,6 +63,9 @@ type server struct {
 	runner   *relay.Runner
 	http     *httpserver.Server
 	redis    *redis.Client
+	// waiter is the process's one read-your-writes watcher, shared by
+	// GraphQL's minPosition waits and the cache invalidation of follow.
+	waiter *relay.Waiter
 	// ready is closed once the HTTP server listens (or at once without HTTP).
 	ready chan struct{}
 	// banner, when not nil, receives the addresses of the server once it
@@ -105,15 +108,20 @@ func newServer(a *app, withHTTP, withWorkers bool) (*server, error) {
 		redis.SetLogger(redisLogger{a.logger})
 		opts, err := redis.ParseURL(cfg.Redis.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
+			// go-redis quotes the URL, and net/url a piece of a password
+			// holding '/': show neither.
+			return nil, fmt.Errorf("redis.url %s: %w", config.RedactURL(cfg.Redis.URL), config.RedactError(err, cfg.Redis.URL))
 		}
 		s.redis = redis.NewClient(opts)
 	}
+	var progress *relay.Signal
 	if withWorkers {
 		if s.runner, err = relay.NewRunner(a.store, a.consumers, a.relayConfig, a.logger, a.relayMetrics); err != nil {
 			return nil, err
 		}
+		progress = s.runner.Progress()
 	}
+	s.waiter = relay.NewWaiter(a.db, progress)
 	if withHTTP {
 		if s.http, err = s.newHTTP(reader); err != nil {
 			return nil, err
@@ -133,7 +141,7 @@ func (s *server) run(ctx context.Context) error {
 		go func() {
 			defer bgWG.Done()
 			if err := f(bg); err != nil && bg.Err() == nil {
-				log.Error("background task stopped", "task", name, "error", err)
+				log.Error("background task stopped", "task", name, "error", s.redactError(err))
 			}
 		}()
 	}
@@ -165,9 +173,12 @@ func (s *server) run(ctx context.Context) error {
 		go func() { httpDone <- s.http.Start(httpCtx) }()
 		select {
 		case <-s.http.Listening():
-			log.Info("rustok serving", "addr", s.http.Addr().String(), "env", s.a.cfg.Env, "database", database.Redact(s.a.cfg.Database.URL), "workers", s.runner != nil)
+			log.Info("rustok serving", "addr", s.http.Addr().String(), "metrics_addr", addrString(s.http.MetricsAddr()),
+				"env", s.a.cfg.Env, "database", config.RedactURL(s.a.cfg.Database.URL), "workers", s.runner != nil)
 			if s.banner != nil {
-				if err := writeBanner(s.banner, s.http.Addr(), s.a.cfg.GraphQL.Playground); err != nil {
+				b := banner{api: s.http.Addr(), metrics: s.http.MetricsAddr(), playground: s.a.cfg.GraphQL.Playground,
+					metricsToken: s.a.cfg.Server.Metrics.Token != ""}
+				if err := writeBanner(s.banner, b); err != nil {
 					log.Warn("print the server addresses", "error", err)
 				}
 			}
@@ -187,7 +198,7 @@ func (s *server) run(ctx context.Context) error {
 		}
 		log.Info("HTTP server stopped")
 	} else {
-		log.Info("rustok worker running", "env", s.a.cfg.Env, "database", database.Redact(s.a.cfg.Database.URL))
+		log.Info("rustok worker running", "env", s.a.cfg.Env, "database", config.RedactURL(s.a.cfg.Database.URL))
 		close(s.ready)
 		<-ctx.Done()
 	}
@@ -211,22 +222,64 @@ func (s *server) run(ctx context.Context) error {
 	return errors.Join(httpErr, runErr, closeErr)
 }
 
+// banner is what writeBanner prints.
+type banner struct {
+	// api is the bound address of the HTTP server.
+	api net.Addr
+	// metrics is the address that serves /metrics (httpserver's
+	// MetricsAddr): api's, or the metrics listener's; nil for none.
+	metrics net.Addr
+	// playground says whether GraphiQL is served.
+	playground bool
+	// metricsToken says whether /metrics needs a bearer token.
+	metricsToken bool
+}
+
 // writeBanner prints where the server answers, for the person who started
 // it: the GraphQL API, the GraphiQL page when playground is on, and the
-// metrics. The URLs use the bound address (the real port when server.port is
-// 0), with loopback in place of an all-interfaces address.
-func writeBanner(w io.Writer, addr net.Addr, playground bool) error {
-	base := baseURL(addr)
+// metrics where they really are (their own listener in production), with a
+// note when they need a token (never the token). The URLs use the bound
+// addresses (the real ports when a port is 0), with loopback in place of an
+// all-interfaces address.
+func writeBanner(w io.Writer, info banner) error {
+	base := baseURL(info.api)
 	var b strings.Builder
 	fmt.Fprintf(&b, "RusToK %s is listening:\n", version)
 	fmt.Fprintf(&b, "  GraphQL API  %s/api/graphql\n", base)
-	if playground {
+	if info.playground {
 		fmt.Fprintf(&b, "  GraphiQL     %s/api/graphql  (open in a browser)\n", base)
 	}
-	fmt.Fprintf(&b, "  Metrics      %s/metrics\n", base)
+	if info.metrics != nil {
+		fmt.Fprintf(&b, "  Metrics      %s/metrics", baseURL(info.metrics))
+		if info.metricsToken {
+			b.WriteString("  (bearer token required)")
+		}
+		b.WriteByte('\n')
+	}
 	b.WriteString("Stop with Ctrl+C.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// addrString returns addr's string, or "" for nil.
+func addrString(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	return addr.String()
+}
+
+// metricsEndpoint is the /metrics part of the HTTP server's configuration
+// (server.metrics.*).
+func metricsEndpoint(cfg config.Config) httpserver.MetricsEndpoint {
+	return httpserver.MetricsEndpoint{Listen: cfg.Server.Metrics.Listen, Token: cfg.Server.Metrics.Token}
+}
+
+// redactError masks in err's message the secrets of every address of the
+// configuration (database, Redis, NATS) that a driver may have quoted.
+func (s *server) redactError(err error) error {
+	cfg := s.a.cfg
+	return config.RedactError(err, cfg.Database.URL, cfg.Redis.URL, cfg.Settings.Rustok.Events.Forward.NatsURL)
 }
 
 // baseURL returns "http://host:port" for the listening address addr, with
@@ -254,11 +307,6 @@ func baseURL(addr net.Addr) string {
 // in between reload — and cache again — the row as it was before the event.
 func (s *server) followHandler() relay.FollowHandler {
 	tenants := tenantproj.CacheInvalidation(s.resolver)
-	var progress *relay.Signal
-	if s.runner != nil {
-		progress = s.runner.Progress()
-	}
-	waiter := relay.NewWaiter(s.a.db, progress)
 	return func(ctx context.Context, e eventstore.Event) error {
 		switch {
 		case e.Type == cacheFlushedType:
@@ -267,7 +315,7 @@ func (s *server) followHandler() relay.FollowHandler {
 		case e.Stream.Type != tenantdom.StreamType:
 			return nil
 		}
-		if ok, err := waiter.WaitFor(ctx, e.Position, []string{tenantproj.Name}, projectionWait); err != nil {
+		if ok, err := s.waiter.WaitFor(ctx, e.Position, []string{tenantproj.Name}, projectionWait); err != nil {
 			return err
 		} else if !ok {
 			s.a.logger.Warn("tenants projection behind; invalidating the cache anyway", "position", e.Position)
@@ -344,5 +392,5 @@ func (l tenantLoader) LoadTenant(ctx context.Context, key tenantcache.Key) (tena
 type redisLogger struct{ l *slog.Logger }
 
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	r.l.Warn("redis: " + fmt.Sprintf(format, v...))
+	r.l.Warn("redis", "message", config.RedactURL(fmt.Sprintf(format, v...)))
 }

@@ -37,6 +37,9 @@ func testConfig(dbURL string) config.Config {
 	cfg.Server.Host, cfg.Server.Port = "127.0.0.1", 0
 	cfg.Logger.Level = "error"
 	cfg.Settings.Rustok.Events.PollInterval = 200 * time.Millisecond
+	// As in test.yaml: tests send many requests from one address. The rate
+	// limit tests turn it on.
+	cfg.Settings.Rustok.RateLimit.Enabled = false
 	return cfg
 }
 

@@ -18,6 +18,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
+
+	"github.com/rustok/rustok/config"
 )
 
 // Dialect names the SQL dialect of a database.
@@ -41,7 +43,8 @@ type Target struct {
 }
 
 // Parse reads a database URL: sqlite://./rel/path.db, sqlite:///abs/path.db,
-// postgres://… or postgresql://…. It reports an error that never contains a password.
+// postgres://… or postgresql://…. Its errors show the URL masked by
+// config.RedactURL, never a secret.
 func Parse(raw string) (Target, error) {
 	switch {
 	case strings.HasPrefix(raw, "sqlite://"):
@@ -58,29 +61,12 @@ func Parse(raw string) (Target, error) {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Target{}, fmt.Errorf("database.url: not a valid PostgreSQL URL (%s)", Redact(raw))
+			return Target{}, fmt.Errorf("database.url: not a valid PostgreSQL URL (%s)", config.RedactURL(raw))
 		}
 		return Target{Dialect: Postgres, DSN: raw, Schema: u.Query().Get("search_path")}, nil
 	default:
-		return Target{}, fmt.Errorf("database.url: scheme must be sqlite:// or postgres:// (got %s)", Redact(raw))
+		return Target{}, fmt.Errorf("database.url: scheme must be sqlite:// or postgres:// (got %s)", config.RedactURL(raw))
 	}
-}
-
-// Redact returns raw with any password replaced by "xxxxx".
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if i := strings.Index(raw, "://"); i >= 0 {
-			if at := strings.LastIndexByte(raw, '@'); at > i {
-				return raw[:i+3] + "xxxxx" + raw[at:]
-			}
-		}
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // Options tune the connection pool.
@@ -106,7 +92,10 @@ type DB struct {
 // (empty, mode 0600, which SQLite gives its -wal and -shm files too); it never
 // changes the mode of a directory or file that exists. Errors are one sentence
 // naming what is wrong: a directory that cannot be created for the SQLite
-// file (naming it and database.url), an unreachable PostgreSQL server.
+// file (naming it and database.url), an unreachable PostgreSQL server. They
+// show database.url and the driver's message masked by config.RedactURL and
+// config.RedactError (no password, token or secret parameter), and unwrap to
+// the driver's error.
 //
 // Every user of the database opens it here (the migrations too), so the file
 // is prepared the same way whichever opens it first.
@@ -133,7 +122,7 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	case Postgres:
 		db, err = sqlx.Open("pgx", t.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres %s: %w", Redact(raw), err)
+			return nil, fmt.Errorf("open postgres %s: %w", config.RedactURL(raw), config.RedactError(err, raw))
 		}
 		db.SetMaxOpenConns(opts.MaxOpenConns)
 		db.SetMaxIdleConns(opts.MaxOpenConns)
@@ -144,7 +133,7 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	if err := db.PingContext(pingCtx); err != nil {
 		_ = db.Close()
 		if t.Dialect == Postgres {
-			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", Redact(raw), oneLine{err})
+			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", config.RedactURL(raw), config.RedactError(oneLine{err}, raw))
 		}
 		return nil, fmt.Errorf("cannot open SQLite database %s: %w", t.Path, err)
 	}
@@ -176,7 +165,7 @@ func prepareSQLiteFile(path, raw string) error {
 	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, sqliteDirMode); err != nil {
-		return fmt.Errorf("cannot create the database directory %s for database.url %s: %w", dir, Redact(raw), pathReason(err))
+		return fmt.Errorf("cannot create the database directory %s for database.url %s: %w", dir, config.RedactURL(raw), pathReason(err))
 	}
 	// O_EXCL: only a new file gets the mode, and a file created by another
 	// process in the meantime is left as it is.
@@ -190,7 +179,7 @@ func prepareSQLiteFile(path, raw string) error {
 	case errors.Is(err, fs.ErrExist):
 		return nil
 	}
-	return fmt.Errorf("cannot create the database file %s for database.url %s: %w", path, Redact(raw), pathReason(err))
+	return fmt.Errorf("cannot create the database file %s for database.url %s: %w", path, config.RedactURL(raw), pathReason(err))
 }
 
 // pathReason returns the reason of a path error without the operation and
@@ -205,6 +194,22 @@ func pathReason(err error) error {
 
 // Dialect returns the database's dialect.
 func (d *DB) Dialect() Dialect { return d.Target.Dialect }
+
+// Name returns the name an operator knows the database by: the file name of
+// a SQLite database ("rustok.db" for sqlite://./data/rustok.db), the current
+// database of a PostgreSQL connection (current_database(), which a URL
+// without a database names after the user). Destructive commands ask for it
+// to be typed out.
+func (d *DB) Name(ctx context.Context) (string, error) {
+	if d.Dialect() == SQLite {
+		return filepath.Base(d.Target.Path), nil
+	}
+	var name string
+	if err := d.GetContext(ctx, &name, `SELECT current_database()`); err != nil {
+		return "", fmt.Errorf("read the database name: %w", err)
+	}
+	return name, nil
+}
 
 // BeginWrite starts a read-write transaction. On SQLite it first takes the
 // process-wide write gate (released when the transaction ends), so that

@@ -41,6 +41,13 @@ func requestIDMiddleware(logger *slog.Logger) echo.MiddlewareFunc {
 // observeMiddleware writes the access log line and the HTTP metrics. It
 // commits errors through the error handler itself so that it sees the final
 // status.
+//
+// Every field it takes from the request is bounded, whatever the client
+// sends: the method is a standard method or OTHER (methodLabel), the route
+// is a registered pattern or "unmatched" (routeLabel), the request id was
+// validated by requestIDMiddleware (at most 64 safe characters), and the
+// tenant id is one that tenant resolution found. The raw path, query, user
+// agent and headers are never logged.
 func observeMiddleware(logger *slog.Logger, m *metrics, tenantID func(context.Context) string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -52,7 +59,7 @@ func observeMiddleware(logger *slog.Logger, m *metrics, tenantID func(context.Co
 			elapsed := time.Since(start)
 
 			route := routeLabel(c, err)
-			method := c.Request().Method
+			method := methodLabel(c.Request().Method)
 			status := c.Response().Status
 			m.observe(method, route, status, elapsed)
 

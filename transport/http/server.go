@@ -49,6 +49,9 @@ type Config struct {
 	// CORS lets browser pages of other origins call the server; the zero
 	// value allows none.
 	CORS CORS
+	// Metrics says where /metrics is served and whether it needs a token;
+	// the zero value serves it on the main listener to anyone.
+	Metrics MetricsEndpoint
 }
 
 func (c Config) withDefaults() Config {
@@ -109,9 +112,14 @@ type Server struct {
 	// route pattern); set before Start, read-only afterwards.
 	errorWriters map[string]ErrorWriter
 
-	started   atomic.Bool
-	listening chan struct{} // closed once addr is set
-	addr      net.Addr
+	// metricsEcho serves /metrics on a listener of its own
+	// (Config.Metrics.Listen), or is nil.
+	metricsEcho *echo.Echo
+
+	started     atomic.Bool
+	listening   chan struct{} // closed once addr and metricsAddr are set
+	addr        net.Addr
+	metricsAddr net.Addr
 }
 
 // New builds a server with its middleware chain, error handler and the
@@ -168,6 +176,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cors,
 		bodyLimitMiddleware(cfg.BodyLimit),
 	)
+	if cfg.Metrics.Listen != "" && deps.Gatherer != nil {
+		s.metricsEcho = s.newMetricsEcho(m)
+	}
 	s.mountHealth()
 	s.api = e.Group("/api")
 	return s, nil
@@ -219,17 +230,45 @@ func (s *Server) Addr() net.Addr {
 	}
 }
 
-// Start listens on Config.Host:Port and serves until ctx is cancelled. Then it
-// stops accepting connections, waits for in-flight requests up to
-// ShutdownTimeout and returns nil, or an error when the wait timed out (the
-// remaining connections are closed). A listen failure is returned at once as
-// "listen on HOST:PORT: ...". Start may be called once.
-func (s *Server) Start(ctx context.Context) error {
-	if !s.started.CompareAndSwap(false, true) {
-		return errors.New("start http server: already started")
+// MetricsAddr returns the address that serves /metrics once Start is
+// listening: the metrics listener's (Config.Metrics.Listen), or Addr when
+// /metrics is on the main listener. It returns nil before, and when no
+// Gatherer serves /metrics at all.
+func (s *Server) MetricsAddr() net.Addr {
+	select {
+	case <-s.listening:
+	default:
+		return nil
 	}
+	switch {
+	case s.deps.Gatherer == nil:
+		return nil
+	case s.metricsEcho != nil:
+		return s.metricsAddr
+	}
+	return s.addr
+}
 
-	hostPort := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+// newMetricsEcho builds the echo instance of the metrics listener: the error
+// handler, request id, access log and metrics, recovery and security headers
+// of the main one, and no route but the /metrics that mountHealth adds.
+func (s *Server) newMetricsEcho(m *metrics) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.echo.HTTPErrorHandler
+	e.Use(
+		requestIDMiddleware(s.logger),
+		observeMiddleware(s.logger, m, nil),
+		recoverMiddleware(),
+		securityHeadersMiddleware(),
+	)
+	return e
+}
+
+// listen opens a TCP listener on hostPort. Its error names hostPort once
+// and what the listener is for (what: "" for the API).
+func listen(ctx context.Context, hostPort, what string) (net.Listener, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", hostPort)
 	if err != nil {
@@ -238,41 +277,95 @@ func (s *Server) Start(ctx context.Context) error {
 		if errors.As(err, &opErr) && opErr.Err != nil {
 			err = opErr.Err
 		}
-		return fmt.Errorf("listen on %s: %w", hostPort, err)
+		return nil, fmt.Errorf("listen on %s%s: %w", hostPort, what, err)
 	}
-	s.addr = ln.Addr()
-	close(s.listening)
+	return ln, nil
+}
 
-	srv := &http.Server{
-		Handler:           s.echo,
+// newHTTPServer returns the net/http server of handler h, with the
+// configured timeouts.
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		ReadHeaderTimeout: s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// Start listens on Config.Host:Port (and on Config.Metrics.Listen when set)
+// and serves until ctx is cancelled. Then it stops accepting connections,
+// waits for in-flight requests up to ShutdownTimeout and returns nil, or an
+// error when the wait timed out (the remaining connections are closed). A
+// listen failure is returned at once as "listen on HOST:PORT: ..." (with
+// " for /metrics" after the metrics address), and nothing stays open. Start
+// may be called once.
+func (s *Server) Start(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("start http server: already started")
+	}
+
+	ln, err := listen(ctx, net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)), "")
+	if err != nil {
+		return err
+	}
+	servers := []*http.Server{s.newHTTPServer(s.echo)}
+	listeners := []net.Listener{ln}
+	if s.metricsEcho != nil {
+		mln, err := listen(ctx, s.cfg.Metrics.Listen, " for /metrics")
+		if err != nil {
+			return errors.Join(err, ln.Close())
+		}
+		s.metricsAddr = mln.Addr()
+		servers = append(servers, s.newHTTPServer(s.metricsEcho))
+		listeners = append(listeners, mln)
+	}
+	s.addr = ln.Addr()
+	close(s.listening)
 	s.logger.InfoContext(ctx, "http server listening", "addr", s.addr.String())
+	if s.metricsEcho != nil {
+		s.logger.InfoContext(ctx, "metrics server listening", "addr", s.metricsAddr.String())
+	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() {
+			if err := srv.Serve(listeners[i]); !errors.Is(err, http.ErrServerClosed) {
+				serveErr <- fmt.Errorf("serve http on %s: %w", listeners[i].Addr(), err)
+				return
+			}
+			serveErr <- nil
+		}()
+	}
 
+	var failed error
+	returned := 0 // Serve calls that returned
 	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve http on %s: %w", s.addr, err)
+	case failed = <-serveErr:
+		returned++
 	case <-ctx.Done():
 	}
 
-	// The shutdown must outlive ctx, which is already cancelled.
+	// The shutdown must outlive ctx, which may already be cancelled.
 	s.logger.Info("http server shutting down: no longer accepting connections, waiting for in-flight requests",
 		"timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		s.logger.Warn("http server shutdown timed out: closing remaining connections", "error", err)
-		return errors.Join(fmt.Errorf("shut down http server: %w", err), srv.Close())
+	errs := []error{failed}
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			s.logger.Warn("http server shutdown timed out: closing remaining connections", "error", err)
+			errs = append(errs, fmt.Errorf("shut down http server: %w", err), srv.Close())
+		}
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve http on %s: %w", s.addr, err)
+	// Every Serve returns once its server is shut down or closed.
+	for ; returned < len(servers); returned++ {
+		errs = append(errs, <-serveErr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	s.logger.Info("http server stopped: all in-flight requests finished")
 	return nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rustok/rustok/config"
 	"github.com/rustok/rustok/migrations"
 	"github.com/rustok/rustok/platform/database"
 )
@@ -100,7 +101,7 @@ func OpenURL(tb testing.TB, raw string) *database.DB {
 	tb.Helper()
 	db, err := database.Open(context.Background(), raw, database.Options{MaxOpenConns: 20})
 	if err != nil {
-		tb.Fatalf("open %s: %v", database.Redact(raw), err)
+		tb.Fatalf("open %s: %v", config.RedactURL(raw), err)
 	}
 	tb.Cleanup(func() { _ = db.Close() })
 	return db

@@ -306,6 +306,8 @@ func runHostileSuite(tb testing.TB, report hostileReport) {
 			tb.Errorf("flood of %s: answers by class %v", f.name, classes)
 		}
 		report("RSS after/before flood of "+f.name, float64(after)/float64(before), "ratio")
+		report("RSS before flood of "+f.name, float64(before)/1024, "MiB")
+		report("RSS after flood of "+f.name, float64(after)/1024, "MiB")
 		if after-before > f.limit {
 			tb.Errorf("flood of %s (%d requests) grew the RSS from %d to %d KiB", f.name, f.n, before, after)
 		}

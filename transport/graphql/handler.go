@@ -348,6 +348,7 @@ func New(opts Options, parts ...Fields) (*Handler, error) {
 	if !opts.Introspection {
 		h.specRules = append(h.specRules, noIntrospectionRule)
 	}
+	warmEnums(&schema)
 	h.sdl = printSDL(&schema)
 	return h, nil
 }

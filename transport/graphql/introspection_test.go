@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/graphql-go/graphql"
@@ -171,4 +172,35 @@ func TestDefaultLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentFirstIntrospections: the first requests of new handlers may
+// run at once (graphql-go builds enum lookups lazily, without locking; New
+// builds them first). Run with -race.
+func TestConcurrentFirstIntrospections(t *testing.T) {
+	t.Parallel()
+	var handlers []*Handler
+	for range 4 {
+		h, err := New(Options{Introspection: true}, BaseFields("1"), TenantFields(TenantDeps{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		handlers = append(handlers, h)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, h := range handlers {
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if res := h.Execute(context.Background(), Request{Query: `{ __schema { types { kind } } }`}); len(res.Errors) > 0 {
+					t.Error(res.Errors)
+				}
+			}()
+		}
+	}
+	close(start)
+	wg.Wait()
 }

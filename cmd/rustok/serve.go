@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -63,6 +64,10 @@ type server struct {
 	runner   *relay.Runner
 	http     *httpserver.Server
 	redis    *redis.Client
+	// followed is the highest position of an event this instance's
+	// follower handled, or of the head it started at: its caches reflect
+	// every event committed before that one (noteFollowed).
+	followed atomic.Int64
 	// waiter is the process's one read-your-writes watcher, shared by
 	// GraphQL's minPosition waits and the cache invalidation of follow.
 	waiter *relay.Waiter
@@ -152,7 +157,8 @@ func (s *server) run(ctx context.Context) error {
 		})
 	}
 	goBG("tenant-cache-follow", func(ctx context.Context) error {
-		return relay.Follow(ctx, s.a.store, s.a.wake, s.a.cfg.Settings.Rustok.Events.PollInterval, s.followHandler(), log)
+		return relay.Follow(ctx, s.a.store, s.a.wake, s.a.cfg.Settings.Rustok.Events.PollInterval, s.followHandler(), log,
+			func(c eventstore.Cursor) { s.noteFollowed(c.Position) })
 	})
 	if s.redis != nil {
 		goBG("redis-invalidation", func(ctx context.Context) error {
@@ -299,6 +305,16 @@ func baseURL(addr net.Addr) string {
 	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String()
 }
 
+// noteFollowed records that the follower is past position.
+func (s *server) noteFollowed(position int64) {
+	for {
+		cur := s.followed.Load()
+		if position <= cur || s.followed.CompareAndSwap(cur, position) {
+			return
+		}
+	}
+}
+
 // followHandler is what every instance applies from its own tail of the log:
 // tenant cache invalidation, and cache flushes requested by `task cleanup cache`.
 //
@@ -308,6 +324,7 @@ func baseURL(addr net.Addr) string {
 func (s *server) followHandler() relay.FollowHandler {
 	tenants := tenantproj.CacheInvalidation(s.resolver)
 	return func(ctx context.Context, e eventstore.Event) error {
+		defer s.noteFollowed(e.Position)
 		switch {
 		case e.Type == cacheFlushedType:
 			s.resolver.InvalidateAll()

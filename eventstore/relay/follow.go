@@ -28,7 +28,11 @@ type FollowHandler func(ctx context.Context, e eventstore.Event) error
 // Follow started but still behind the visibility fence are delivered too.
 // For invalidation that errs on the safe side (an extra invalidation, never a
 // missed one).
-func Follow(ctx context.Context, store *eventstore.Store, wake *Signal, poll time.Duration, h FollowHandler, logger *slog.Logger) error {
+//
+// started, when given, is called once with the cursor Follow starts after:
+// every event up to it is older than the tail (the caller's state already
+// reflects it, or not, as it was loaded).
+func Follow(ctx context.Context, store *eventstore.Store, wake *Signal, poll time.Duration, h FollowHandler, logger *slog.Logger, started ...func(eventstore.Cursor)) error {
 	if wake == nil {
 		wake = NewSignal()
 	}
@@ -38,6 +42,9 @@ func Follow(ctx context.Context, store *eventstore.Store, wake *Signal, poll tim
 	cur, err := store.HeadCursor(ctx)
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
+	}
+	for _, f := range started {
+		f(cur)
 	}
 	b := &wakeBackoff{wake: wake, done: ctx.Done(), pollInterval: poll, retryInterval: poll}
 	b.armed = wake.Wait()

@@ -8,7 +8,7 @@ import (
 
 // metrics are the Resolver's Prometheus collectors (names from CONTRACT.md).
 type metrics struct {
-	hits, misses, negativeHits, coalesced, invalidations prometheus.Counter
+	hits, misses, negativeHits, coalesced, invalidations, loads prometheus.Counter
 
 	reg        prometheus.Registerer
 	collectors []prometheus.Collector
@@ -26,10 +26,11 @@ func newMetrics(reg prometheus.Registerer, entries func() float64) (*metrics, er
 		negativeHits:  counter("rustok_tenant_cache_negative_hits_total", "Tenant resolutions answered as not found from the negative cache."),
 		coalesced:     counter("rustok_tenant_cache_coalesced_total", "Tenant cache misses that joined a load already in flight."),
 		invalidations: counter("rustok_tenant_cache_invalidations_total", "Calls of Invalidate and InvalidateAll."),
+		loads:         counter("rustok_tenant_cache_loads_total", "Calls of the loader (reads of the tenants read model) by the tenant cache."),
 		reg:           reg,
 	}
 	m.collectors = []prometheus.Collector{
-		m.hits, m.misses, m.negativeHits, m.coalesced, m.invalidations,
+		m.hits, m.misses, m.negativeHits, m.coalesced, m.invalidations, m.loads,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "rustok_tenant_cache_entries",
 			Help: "Entries in the positive and negative tenant caches, including expired entries not yet cleaned.",

@@ -277,6 +277,7 @@ func (r *Resolver) load(ctx context.Context, key Key, ck string, epoch uint64) (
 		lctx, cancel = context.WithDeadline(lctx, dl)
 		defer cancel()
 	}
+	r.metrics.loads.Inc()
 	t, err = r.loader.LoadTenant(lctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):

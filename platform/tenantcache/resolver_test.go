@@ -271,6 +271,9 @@ rustok_tenant_cache_hits_total 1
 # HELP rustok_tenant_cache_invalidations_total Calls of Invalidate and InvalidateAll.
 # TYPE rustok_tenant_cache_invalidations_total counter
 rustok_tenant_cache_invalidations_total 1
+# HELP rustok_tenant_cache_loads_total Calls of the loader (reads of the tenants read model) by the tenant cache.
+# TYPE rustok_tenant_cache_loads_total counter
+rustok_tenant_cache_loads_total 2
 # HELP rustok_tenant_cache_misses_total Tenant resolutions that found no cache entry and went to the loader (alone or coalesced).
 # TYPE rustok_tenant_cache_misses_total counter
 rustok_tenant_cache_misses_total 2
@@ -281,8 +284,8 @@ rustok_tenant_cache_negative_hits_total 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 6 {
-		t.Fatalf("GatherAndCount = %d, %v; want 6 series", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 7 {
+		t.Fatalf("GatherAndCount = %d, %v; want 7 series", n, err)
 	}
 }
 

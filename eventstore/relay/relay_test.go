@@ -731,3 +731,29 @@ func TestWaitersShareOneWatcher(t *testing.T) {
 		}
 	})
 }
+
+// TestRunnerStoppedWhileStarting: a stop at any instant of the start is a
+// clean stop (it used to return the subscriber's "transaction has already
+// been committed or rolled back").
+func TestRunnerStoppedWhileStarting(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, dbURL string) {
+		t.Parallel()
+		e := newEnv(t, dbURL)
+		p := newNotes(t, e.db, "stopearly")
+		for i := range 30 {
+			r, err := relay.NewRunner(e.store, []relay.Consumer{p.consumer("stopearly")}, fast, testLogger(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			time.Sleep(time.Duration(i%6) * time.Millisecond)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("stop %d ms after the start: %v", i%6, err)
+			}
+		}
+	})
+}

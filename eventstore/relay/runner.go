@@ -164,7 +164,8 @@ func (r *Runner) Running() <-chan struct{} { return r.running }
 func (r *Runner) Healthy() bool { return r.healthy.Load() }
 
 // Run delivers events until ctx ends, then stops the router (in-flight batches
-// finish or roll back) and returns. It returns an error if it cannot start.
+// finish or roll back) and returns nil. It returns an error if it cannot
+// start, unless ctx ended meanwhile (a stop during the start is a stop).
 func (r *Runner) Run(ctx context.Context) error {
 	if !r.started.CompareAndSwap(false, true) {
 		return errors.New("relay runner already started")
@@ -219,6 +220,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.logger.Info("relay starting", "consumers", len(r.consumers), "dialect", r.db.Dialect())
 	err = router.Run(ctx)
 	r.healthy.Store(false)
+	if err != nil && ctx.Err() != nil {
+		// Stopped while subscribing (a stop right after the start): the
+		// subscriber's error is the stop's doing, whatever its words
+		// ("transaction has already been committed or rolled back").
+		r.logger.Info("relay stopped while starting", "error", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}

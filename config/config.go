@@ -127,6 +127,13 @@ type Database struct {
 	MaxOpenConns int `koanf:"max_open_conns"`
 	// AutoMigrate makes serve apply pending migrations at start. Default true.
 	AutoMigrate bool `koanf:"auto_migrate"`
+	// SQLiteSynchronous is when a SQLite commit waits for the disk: "full"
+	// syncs the log at every commit, so an acknowledged write survives a
+	// power loss or an operating system crash; "normal" syncs only at
+	// checkpoints, so a write survives a crash of the process but the last
+	// ones before a power loss may be lost (faster on a slow disk; see
+	// docs/benchmarks.md). Default "full". PostgreSQL ignores it.
+	SQLiteSynchronous string `koanf:"sqlite_synchronous"`
 }
 
 // Logger configures structured logging (keys logger.*).
@@ -309,6 +316,10 @@ type RateLimit struct {
 	AuthRequestsPerMinute int `koanf:"auth_requests_per_minute"`
 	// AuthBurst is how many auth requests a client may send at once. Default 5.
 	AuthBurst int `koanf:"auth_burst"`
+	// RedisTimeout bounds one decision of the Redis-backed limiter (with
+	// redis.url); a decision Redis does not answer in time lets the request
+	// through (fail open) and is counted. Default 100ms.
+	RedisTimeout time.Duration `koanf:"redis_timeout"`
 	// TrustedProxies are the IPs or CIDRs of the reverse proxies whose
 	// X-Forwarded-For is believed when finding the client IP (and whose
 	// X-Forwarded-Host, for tenant resolution by host). Default none.
@@ -422,9 +433,10 @@ func Default() Config {
 			},
 		},
 		Database: Database{
-			URL:          "sqlite://./data/rustok.db",
-			MaxOpenConns: 10,
-			AutoMigrate:  true,
+			URL:               "sqlite://./data/rustok.db",
+			MaxOpenConns:      10,
+			AutoMigrate:       true,
+			SQLiteSynchronous: "full",
 		},
 		Logger: Logger{Level: "debug", Format: "text"},
 		Auth: Auth{
@@ -469,6 +481,7 @@ func Default() Config {
 				Burst:                   100,
 				TenantRequestsPerMinute: 6000,
 				TenantBurst:             1000,
+				RedisTimeout:            100 * time.Millisecond,
 				AuthRequestsPerMinute:   10,
 				AuthBurst:               5,
 				TrustedProxies:          []string{},

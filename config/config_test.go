@@ -53,6 +53,7 @@ func TestDefault(t *testing.T) {
 		{"database.url", d.Database.URL, "sqlite://./data/rustok.db"},
 		{"database.max_open_conns", d.Database.MaxOpenConns, 10},
 		{"database.auto_migrate", d.Database.AutoMigrate, true},
+		{"database.sqlite_synchronous", d.Database.SQLiteSynchronous, "full"},
 		{"logger.level", d.Logger.Level, "debug"},
 		{"logger.format", d.Logger.Format, "text"},
 		{"auth.jwt.algorithm", d.Auth.JWT.Algorithm, "HS256"},

@@ -129,6 +129,7 @@ func (v *validator) database(d Database, production bool) {
 	if d.MaxOpenConns < 1 {
 		v.add("database.max_open_conns", "must be at least 1, got %d", d.MaxOpenConns)
 	}
+	v.oneOf("database.sqlite_synchronous", d.SQLiteSynchronous, "full", "normal")
 }
 
 // minMetricsToken is the shortest server.metrics.token accepted, in bytes.
@@ -312,6 +313,7 @@ func (v *validator) rateLimit(r RateLimit) {
 			v.add(prefix+l.key, "must be at most %d, got %d", l.max, l.value)
 		}
 	}
+	v.positive(prefix+"redis_timeout", r.RedisTimeout)
 	for _, p := range r.TrustedProxies {
 		if !isIPOrCIDR(p) {
 			v.add(prefix+"trusted_proxies", "entries must be IP addresses or CIDR prefixes, got %q", p)

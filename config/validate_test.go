@@ -125,6 +125,11 @@ func TestValidate(t *testing.T) {
 			wantErr: "database.max_open_conns: must be at least 1, got 0",
 		},
 		{
+			name:    "unknown SQLite synchronous setting",
+			change:  func(c *config.Config) { c.Database.SQLiteSynchronous = "off" },
+			wantErr: `database.sqlite_synchronous: must be full or normal, got "off"`,
+		},
+		{
 			name:    "bad log level",
 			change:  func(c *config.Config) { c.Logger.Level = "trace" },
 			wantErr: `logger.level: must be debug, info, warn or error, got "trace"`,

@@ -161,7 +161,8 @@ func (s *server) newRateLimiting() (rateLimiting, error) {
 // "rustok:ratelimit:<scope>:" when redis.url is set, else in memory.
 func (s *server) newLimiter(scope string, rate ratelimit.Rate) (httpserver.Limiter, error) {
 	if s.redis != nil {
-		l, err := ratelimit.NewRedis(s.redis, ratelimit.RedisConfig{Rate: rate, Prefix: ratelimit.DefaultRedisPrefix + scope + ":"})
+		l, err := ratelimit.NewRedis(s.redis, ratelimit.RedisConfig{Rate: rate, Prefix: ratelimit.DefaultRedisPrefix + scope + ":",
+			Timeout: s.a.cfg.Settings.Rustok.RateLimit.RedisTimeout})
 		if err != nil {
 			return nil, err
 		}

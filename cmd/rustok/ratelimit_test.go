@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -39,6 +40,10 @@ func rateLimitConfig(dbURL string) config.Config {
 		RequestsPerMinute: 1, Burst: testIPBurst,
 		TenantRequestsPerMinute: 1, TenantBurst: testTenantBurst,
 		AuthRequestsPerMinute: 1, AuthBurst: 1,
+		// Long enough that a loaded machine does not make decisions fail
+		// open: these tests count exactly (TestServeRateLimitRedisDown
+		// tests the failing).
+		RedisTimeout:   10 * time.Second,
 		TrustedProxies: []string{"127.0.0.1"},
 	}
 	return cfg
@@ -82,12 +87,19 @@ func TestServeRateLimit(t *testing.T) {
 				return rlRequest{client: flooder, tenant: "flood"}
 			})
 			ok, limited := checkFlood(t, answers, true)
-			if ok != testIPBurst || limited != 2000-testIPBurst {
-				t.Fatalf("2000 requests from one client: %d answered 200, %d refused with 429; want %d and %d",
-					ok, limited, testIPBurst, 2000-testIPBurst)
+			// A decision Redis did not answer in time fails open, by design,
+			// and is counted: on a loaded machine some may. Every answer is
+			// accounted for either way.
+			failedOpen := int(scopeMetric(t, ts.a.registry, "rustok_rate_limit_errors_total", "ip"))
+			if ok != testIPBurst+failedOpen || limited != 2000-ok {
+				t.Fatalf("2000 requests from one client: %d answered 200, %d refused with 429, %d failed open; want %d and %d",
+					ok, limited, failedOpen, testIPBurst+failedOpen, 2000-testIPBurst-failedOpen)
 			}
-			if got := scopeMetric(t, ts.a.registry, "rustok_rate_limited_total", "ip"); got != 2000-testIPBurst {
-				t.Fatalf("rustok_rate_limited_total{scope=ip} = %v, want %d", got, 2000-testIPBurst)
+			if failedOpen > 0 {
+				t.Logf("%d decisions failed open (Redis slower than the decision timeout on this machine)", failedOpen)
+			}
+			if got := scopeMetric(t, ts.a.registry, "rustok_rate_limited_total", "ip"); got != float64(limited) {
+				t.Fatalf("rustok_rate_limited_total{scope=ip} = %v, want %d", got, limited)
 			}
 
 			// The flooder's other requests: limited elsewhere as problem+json,
@@ -144,6 +156,7 @@ func TestServeRateLimitRedisDown(t *testing.T) {
 	t.Parallel()
 	cfg := rateLimitConfig(dbtest.URL(t, database.SQLite))
 	cfg.Redis.URL = "redis://127.0.0.1:1/0"
+	cfg.Settings.Rustok.RateLimit.RedisTimeout = 100 * time.Millisecond
 	ts := startServer(t, cfg)
 	createTenant(t, ts.a, ts.h, "shop")
 	rl := newRateLimitClient(ts)

@@ -49,7 +49,7 @@ func implementations() []struct {
 		}},
 		{"redis", func(tb testing.TB, rate ratelimit.Rate, clock *fakeClock) limiter {
 			tb.Helper()
-			r, err := ratelimit.NewRedis(mustRedis(tb), ratelimit.RedisConfig{Rate: rate, Prefix: uniquePrefix(tb), Now: clock.Now})
+			r, err := ratelimit.NewRedis(mustRedis(tb), ratelimit.RedisConfig{Rate: rate, Prefix: uniquePrefix(tb), Now: clock.Now, Timeout: contractTimeout})
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -331,7 +331,7 @@ func TestRedisSharedAndExpiring(t *testing.T) {
 	clock := newFakeClock()
 	var instances [2]*ratelimit.Redis
 	for i := range instances {
-		l, err := ratelimit.NewRedis(client, ratelimit.RedisConfig{Rate: rate, Prefix: prefix, Now: clock.Now})
+		l, err := ratelimit.NewRedis(client, ratelimit.RedisConfig{Rate: rate, Prefix: prefix, Now: clock.Now, Timeout: contractTimeout})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +362,7 @@ func TestRedisSharedAndExpiring(t *testing.T) {
 func TestRedisServerClock(t *testing.T) {
 	client := mustRedis(t)
 	const burst = 40
-	l, err := ratelimit.NewRedis(client, ratelimit.RedisConfig{Rate: ratelimit.Rate{PerMinute: 1, Burst: burst}, Prefix: uniquePrefix(t)})
+	l, err := ratelimit.NewRedis(client, ratelimit.RedisConfig{Rate: ratelimit.Rate{PerMinute: 1, Burst: burst}, Prefix: uniquePrefix(t), Timeout: contractTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,3 +405,8 @@ func TestRedisServerClock(t *testing.T) {
 		}
 	}
 }
+
+// contractTimeout is the Redis decision timeout of the tests that check
+// the limiter's arithmetic, not its failure mode: long enough that a loaded
+// machine never makes them fail open (the default, 100 ms, did under load).
+const contractTimeout = 10 * time.Second

@@ -53,7 +53,9 @@ func consumers() []relay.Consumer {
 // build opens the database and constructs the write and relay side.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts buildOptions) (*app, error) {
 	if opts.migrate {
-		r, err := migrations.NewRunner(cfg.Database.URL)
+		// Up is crash-safe, repairs a dirty mark it can judge, and takes
+		// the migration lock, so that instances starting together migrate once.
+		r, err := migrations.New(cfg.Database.URL, migrations.Options{Logger: logger})
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +63,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts bui
 			return nil, err
 		}
 	}
-	db, err := database.Open(ctx, cfg.Database.URL, database.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+	db, err := database.Open(ctx, cfg.Database.URL, database.Options{
+		MaxOpenConns:      cfg.Database.MaxOpenConns,
+		SQLiteSynchronous: database.Synchronous(cfg.Database.SQLiteSynchronous),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +116,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts bui
 	return a, nil
 }
 
-// checkSchema turns "no such table" into advice to migrate.
+// checkSchema turns "no such table" into advice to migrate: every error is
+// one sentence naming the command to run.
 func (a *app) checkSchema(ctx context.Context) error {
 	r, err := migrations.NewRunner(a.cfg.Database.URL)
 	if err != nil {
@@ -123,7 +129,7 @@ func (a *app) checkSchema(ctx context.Context) error {
 	}
 	switch {
 	case st.Dirty:
-		return fmt.Errorf("database schema is dirty at version %d (a migration failed): fix it, then run `rustok migrate up`", st.Version)
+		return fmt.Errorf("database schema is dirty at version %d (a migration was interrupted): run `rustok migrate up`, which verifies and repairs it or says what to do", st.Version)
 	case st.Version < st.Latest:
 		return fmt.Errorf("database schema is at version %d of %d: run `rustok migrate up` (or set database.auto_migrate)", st.Version, st.Latest)
 	case st.Version > st.Latest:

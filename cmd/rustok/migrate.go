@@ -11,11 +11,11 @@ import (
 
 func (c *cli) migrateCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "migrate up|down N|status",
-		Short: "Apply, revert or show schema migrations",
+		Use:   "migrate up|down N|status|force VERSION",
+		Short: "Apply, revert, show or force schema migrations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usagef("migrate needs a subcommand: up, down N or status")
+			return usagef("migrate needs a subcommand: up, down N, status or force VERSION")
 		},
 	}
 	runner := func() (*migrations.Runner, error) {
@@ -23,10 +23,49 @@ func (c *cli) migrateCommand() *cobra.Command {
 		if err != nil {
 			return nil, err
 		}
-		return migrations.NewRunner(cfg.Database.URL)
+		return migrations.New(cfg.Database.URL, migrations.Options{Logger: newLogger(cfg.Logger, c.stderr)})
 	}
+	var yes bool
+	force := &cobra.Command{
+		Use:   "force VERSION [--yes]",
+		Short: "Mark the schema at VERSION, clean, without running any migration",
+		Long: "force records VERSION (0: no migration applied) as the schema's version and clears a dirty mark, running\n" +
+			"nothing: the way out of an interrupted migration that `rustok migrate up` cannot judge by itself, once\n" +
+			"the schema has been checked (or fixed) by hand. VERSION must be one this rustok has a migration of.\n" +
+			"On a schema that is not dirty, moving the version needs --yes (or an answer y).",
+		Args: exactArgs(1, "the version to mark"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := strconv.ParseUint(args[0], 10, 63)
+			if err != nil {
+				return usagef("migrate force: VERSION must be a number (0 or more), got %q", args[0])
+			}
+			r, err := runner()
+			if err != nil {
+				return err
+			}
+			st, err := r.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if !st.Dirty && st.Version != uint(v) && !yes &&
+				!c.confirm(fmt.Sprintf("The schema is at version %d and not dirty. Mark it at version %d without running migrations? [y/N] ", st.Version, v)) {
+				return fmt.Errorf("migrate force not confirmed: the schema is at version %d and not dirty; to mark it at %d anyway, run `rustok migrate force %d --yes`", st.Version, v, v)
+			}
+			before, err := r.Force(cmd.Context(), uint(v))
+			if err != nil {
+				return err
+			}
+			was := fmt.Sprintf("version %d", before.Version)
+			if before.Dirty {
+				was += ", dirty"
+			}
+			fmt.Fprintf(c.stdout, "schema marked at version %d (was %s)\n", v, was)
+			return nil
+		},
+	}
+	force.Flags().BoolVar(&yes, "yes", false, "do not ask before moving the version of a schema that is not dirty")
 	cmd.AddCommand(&cobra.Command{
-		Use: "up", Short: "Apply every pending migration", Args: cobra.NoArgs,
+		Use: "up", Short: "Apply every pending migration (and repair an interrupted one)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := runner()
 			if err != nil {
@@ -77,13 +116,15 @@ func (c *cli) migrateCommand() *cobra.Command {
 			state := "up to date"
 			switch {
 			case st.Dirty:
-				state = "DIRTY: the last migration failed"
+				state = "DIRTY: a migration was interrupted; `rustok migrate up` verifies and repairs it"
 			case st.Version < st.Latest:
 				state = fmt.Sprintf("%d pending", st.Latest-st.Version)
+			case st.Version > st.Latest:
+				state = "newer than this rustok"
 			}
 			fmt.Fprintf(c.stdout, "version %d of %d (%s)\n", st.Version, st.Latest, state)
 			return nil
 		},
-	})
+	}, force)
 	return cmd
 }

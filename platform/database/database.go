@@ -55,9 +55,7 @@ func Parse(raw string) (Target, error) {
 		if path == "" || path == "/" {
 			return Target{}, errors.New("database.url: sqlite URL has no file path")
 		}
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
-		return Target{Dialect: SQLite, Path: path, DSN: dsn}, nil
+		return Target{Dialect: SQLite, Path: path, DSN: sqliteDSN(path, SynchronousFull)}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		u, err := url.Parse(raw)
 		if err != nil {
@@ -69,10 +67,40 @@ func Parse(raw string) (Target, error) {
 	}
 }
 
+// sqliteDSN is the modernc.org/sqlite DSN of the file at path: WAL, a 10 s
+// busy timeout, foreign keys, and BEGIN IMMEDIATE for every transaction, so
+// that a writer takes the write lock when it begins rather than failing with
+// SQLITE_BUSY when it first writes. busy_timeout comes first: the pragmas
+// run in order, and switching a new file to WAL already needs the lock that
+// another process may hold.
+func sqliteDSN(path string, sync Synchronous) string {
+	return "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(" + strings.ToUpper(string(sync)) + ")&_pragma=foreign_keys(ON)&_txlock=immediate"
+}
+
+// Synchronous is SQLite's synchronous setting in WAL mode: when a commit
+// waits for the disk.
+type Synchronous string
+
+// The synchronous settings a database may be opened with.
+const (
+	// SynchronousFull syncs the WAL at every commit: an acknowledged commit
+	// survives a power loss or an operating system crash. The default.
+	SynchronousFull Synchronous = "full"
+	// SynchronousNormal syncs only at checkpoints: a commit survives a crash
+	// of the process, but the last commits before a power loss may be lost
+	// (the database stays consistent). Faster on slow disks.
+	SynchronousNormal Synchronous = "normal"
+)
+
 // Options tune the connection pool.
 type Options struct {
 	// MaxOpenConns bounds the pool (default 10; SQLite uses at most 8).
 	MaxOpenConns int
+	// SQLiteSynchronous is SQLite's synchronous setting (database.sqlite_synchronous):
+	// SynchronousFull (also when empty) or SynchronousNormal. PostgreSQL
+	// ignores it.
+	SQLiteSynchronous Synchronous
 }
 
 // DB is an open database: a sqlx handle, its dialect, and a write gate.
@@ -97,6 +125,9 @@ type DB struct {
 // config.RedactError (no password, token or secret parameter), and unwrap to
 // the driver's error.
 //
+// SQLite is opened in WAL mode with synchronous=FULL (every commit synced)
+// unless opts.SQLiteSynchronous says "normal"; any other value is an error.
+//
 // Every user of the database opens it here (the migrations too), so the file
 // is prepared the same way whichever opens it first.
 func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
@@ -110,6 +141,13 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 	var db *sqlx.DB
 	switch t.Dialect {
 	case SQLite:
+		switch opts.SQLiteSynchronous {
+		case "":
+		case SynchronousFull, SynchronousNormal:
+			t.DSN = sqliteDSN(t.Path, opts.SQLiteSynchronous)
+		default:
+			return nil, fmt.Errorf("database.sqlite_synchronous: must be full or normal, got %q", opts.SQLiteSynchronous)
+		}
 		if err := prepareSQLiteFile(t.Path, raw); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -59,13 +60,7 @@ func EmptyURL(tb testing.TB, d database.Dialect) string {
 	if d == database.SQLite {
 		return "sqlite://" + filepath.Join(tb.TempDir(), "rustok.db")
 	}
-	base := os.Getenv(PostgresEnv)
-	if base == "" && os.Getenv(RequirePostgresEnv) != "" {
-		tb.Fatalf("%s is set, so the PostgreSQL suite must run, but %s is empty", RequirePostgresEnv, PostgresEnv)
-	}
-	if base == "" {
-		tb.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
-	}
+	base := PostgresURL(tb)
 	schema := "t_" + randomHex(tb, 8)
 	admin, err := database.Open(context.Background(), base, database.Options{MaxOpenConns: 1})
 	if err != nil {
@@ -88,6 +83,72 @@ func EmptyURL(tb testing.TB, d database.Dialect) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// PostgresURL returns RUSTOK_TEST_POSTGRES_URL. It skips the test with a
+// message when the variable is unset, and fails it instead when
+// RUSTOK_TEST_REQUIRE_POSTGRES is set.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(PostgresEnv)
+	if base == "" && os.Getenv(RequirePostgresEnv) != "" {
+		tb.Fatalf("%s is set, so the PostgreSQL suite must run, but %s is empty", RequirePostgresEnv, PostgresEnv)
+	}
+	if base == "" {
+		tb.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
+	}
+	return base
+}
+
+// Schemas makes fresh, empty PostgreSQL schemas through one shared
+// connection, for tests that need many (EmptyURL holds a connection per
+// schema until the test ends). It is safe for concurrent use.
+type Schemas struct {
+	admin *database.DB
+	base  *url.URL
+}
+
+// NewSchemas returns a Schemas on RUSTOK_TEST_POSTGRES_URL, closed when the
+// test ends; it skips like PostgresURL.
+func NewSchemas(tb testing.TB) *Schemas {
+	tb.Helper()
+	raw := PostgresURL(tb)
+	u, err := url.Parse(raw)
+	if err != nil {
+		tb.Fatalf("parse %s: %v", PostgresEnv, err)
+	}
+	admin, err := database.Open(context.Background(), raw, database.Options{MaxOpenConns: 2})
+	if err != nil {
+		tb.Fatalf("postgres: %v", err)
+	}
+	tb.Cleanup(func() { _ = admin.Close() })
+	return &Schemas{admin: admin, base: u}
+}
+
+// New creates an empty schema and returns the URL that selects it (its
+// search_path) and a function that drops it with everything in it.
+func (s *Schemas) New(ctx context.Context) (raw string, drop func() error, err error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("random schema name: %w", err)
+	}
+	schema := "t_" + hex.EncodeToString(b)
+	if _, err := s.admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return "", nil, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	u := *s.base
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	drop = func() error {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := s.admin.ExecContext(dctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	return u.String(), drop, nil
 }
 
 // Open opens a new migrated database of dialect d, closed when the test ends.

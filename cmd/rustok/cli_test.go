@@ -50,7 +50,7 @@ func TestCLIErrors(t *testing.T) {
 		{"migrate down zero", []string{okDB}, []string{"migrate", "down", "0"}, 2, "N must be a positive number"},
 		{"replay with names and --all", []string{okDB}, []string{"projections", "replay", "tenants", "--all"}, 2, "not both"},
 		{"bad glob", []string{okDB}, []string{"events", "tail", "--type", "["}, 2, "not a valid glob"},
-		{"cleanup of something unknown", []string{okDB}, []string{"task", "cleanup", "mail"}, 2, "one of sessions, cache or all"},
+		{"cleanup of something unknown", []string{okDB}, []string{"task", "cleanup", "mail"}, 2, "one of sessions, cache, shadows or all"},
 		{"missing config directory", nil, []string{"--config", "/nonexistent", "migrate", "status"}, 1, "configuration directory /nonexistent not found (given by --config)"},
 		{"unknown environment", nil, []string{"--env", "staging", "migrate", "status"}, 1, "staging"},
 		{"unknown config key", []string{okDB, "RUSTOK_SERVER__PROT=1"}, []string{"migrate", "status"}, 1, `unknown key "server.prot"`},

@@ -175,10 +175,17 @@ func TestKillServeUnderWrites(t *testing.T) {
 		e.caughtUp(time.Minute)
 		e.checkReadModel(acked)
 		t.Logf("%d tenants written through 5 kills of serve", len(acked))
-		if r := runBinary(t, e.bin, e.dir, e.env, "projections", "status"); r.code != 0 {
-			t.Fatalf("projections status: %s", r.stderr)
-		}
+		e.verifyClean()
 	})
+}
+
+// verifyClean runs `rustok projections verify --all`: every read model
+// equals a rebuild from the log.
+func (e *crashEnv) verifyClean() {
+	e.t.Helper()
+	if r := runBinary(e.t, e.bin, e.dir, e.env, "projections", "verify", "--all"); r.code != 0 {
+		e.t.Fatalf("projections verify --all: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestWorkersShareConsumers runs two `rustok worker` processes and one
@@ -242,4 +249,5 @@ func TestWorkersShareConsumers(t *testing.T) {
 		t.Fatalf("the surviving worker exited with %d: %s", w2.code, tail(w2.stderr.String(), 20))
 	default:
 	}
+	e.verifyClean()
 }

@@ -16,14 +16,14 @@ import (
 
 func (c *cli) projectionsCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "projections list|status|replay",
-		Short: "Inspect and rebuild projections and reactors (consumer groups)",
+		Use:   "projections list|status|replay|verify",
+		Short: "Inspect, rebuild and verify projections and reactors (consumer groups)",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return usagef("projections needs a subcommand: list, status or replay")
+			return usagef("projections needs a subcommand: list, status, replay or verify")
 		},
 	}
-	cmd.AddCommand(c.projectionsStatus("list", false), c.projectionsStatus("status", true), c.projectionsReplay())
+	cmd.AddCommand(c.projectionsStatus("list", false), c.projectionsStatus("status", true), c.projectionsReplay(), c.projectionsVerify())
 	return cmd
 }
 
@@ -139,32 +139,117 @@ func (c *cli) projectionsReplay() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) replayOne(ctx context.Context, rp *relay.Replayer, t relay.Consumer, includeReactors bool) error {
-	// The bar is made on the first report, when the total is known: a bar of
-	// unknown length (-1) starts a spinner goroutine that races with rendering
-	// in progressbar v3.19.1 (seen under -race).
-	var bar *progressbar.ProgressBar
-	res, err := rp.Replay(ctx, t, relay.ReplayOptions{IncludeReactors: includeReactors, Progress: func(done, total int64) {
-		if total <= 0 {
-			return
-		}
-		if bar == nil {
-			bar = progressbar.NewOptions64(total,
-				progressbar.OptionSetWriter(c.stderr),
-				progressbar.OptionSetDescription("replay "+t.Name),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("events"),
-				progressbar.OptionThrottle(100*time.Millisecond),
-				progressbar.OptionClearOnFinish(),
-			)
-		}
-		bar.ChangeMax64(total)
-		_ = bar.Set64(done)
-	}})
-	if bar != nil {
-		_ = bar.Finish()
+func (c *cli) projectionsVerify() *cobra.Command {
+	var all bool
+	var maxDiffs int
+	cmd := &cobra.Command{
+		Use:   "verify NAME...|--all",
+		Short: "Rebuild projections into shadow tables up to their checkpoints and compare them with the live read models",
+		Long: `Rebuild each projection from the log into shadow tables, up to the position its
+live read model is at, and compare the two row by row, without blocking the
+live read model. Prints the rows that differ; exits 1 when any does.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) > 0) {
+				return usagef("verify needs projection names or --all (not both)")
+			}
+			if maxDiffs < 1 {
+				return usagef("--max-diffs must be at least 1")
+			}
+			a, err := c.open(cmd.Context(), buildOptions{})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			var targets []relay.Consumer
+			if all {
+				for _, cs := range a.consumers {
+					if cs.Kind == relay.KindProjection {
+						targets = append(targets, cs)
+					}
+				}
+			} else {
+				for _, n := range args {
+					cs, ok := a.consumer(n)
+					if !ok {
+						return usagef("unknown projection %q (see rustok projections list)", n)
+					}
+					if cs.Kind == relay.KindReactor {
+						return usagef("%s is a reactor: it has no read model to verify", n)
+					}
+					targets = append(targets, cs)
+				}
+			}
+			rp, err := relay.NewReplayer(a.store, a.relayConfig, a.logger, a.relayMetrics)
+			if err != nil {
+				return err
+			}
+			var differing []string // "tenants in 2 rows"
+			for _, t := range targets {
+				res, err := c.verifyOne(cmd.Context(), rp, t, maxDiffs)
+				if err != nil {
+					return err
+				}
+				if !res.Clean() {
+					differing = append(differing, t.Name+" in "+plural(res.Differing, "row"))
+				}
+			}
+			switch len(differing) {
+			case 0:
+				return nil
+			case 1:
+				name, rows, _ := strings.Cut(differing[0], " in ")
+				return fmt.Errorf("projection %s differs from its log in %s", name, rows)
+			default:
+				return fmt.Errorf("%d projections differ from the log: %s", len(differing), strings.Join(differing, ", "))
+			}
+		},
 	}
+	cmd.Flags().BoolVar(&all, "all", false, "verify every projection (reactors have no read model)")
+	cmd.Flags().IntVar(&maxDiffs, "max-diffs", 20, "print at most this many differing rows per projection")
+	return cmd
+}
+
+// verifyOne verifies t with a progress bar on stderr, and prints the result
+// and the first maxDiffs differing rows on stdout.
+func (c *cli) verifyOne(ctx context.Context, rp *relay.Replayer, t relay.Consumer, maxDiffs int) (relay.VerifyResult, error) {
+	bar := c.eventProgress("verify " + t.Name + ": rebuild")
+	res, err := rp.Verify(ctx, t, relay.VerifyOptions{MaxDifferences: maxDiffs, Progress: bar.report})
+	bar.finish()
+	if err != nil {
+		return relay.VerifyResult{}, err
+	}
+	fmt.Fprintf(c.stdout, "verified %s at position %d: %s rebuilt, %s compared in %s\n",
+		t.Name, res.Position, plural(res.Events, "event"), plural(res.Rows, "row"), res.Duration.Round(time.Millisecond))
+	if res.Clean() {
+		fmt.Fprintf(c.stdout, "%s: clean\n", t.Name)
+		return res, nil
+	}
+	verb := "differ"
+	if res.Differing == 1 {
+		verb = "differs"
+	}
+	fmt.Fprintf(c.stdout, "%s: %s %s from the log:\n", t.Name, plural(res.Differing, "row"), verb)
+	for _, d := range res.Differences {
+		fmt.Fprintf(c.stdout, "  %s\n", d)
+	}
+	if more := res.Differing - int64(len(res.Differences)); more > 0 {
+		fmt.Fprintf(c.stdout, "  … and %d more (see --max-diffs)\n", more)
+	}
+	return res, nil
+}
+
+// plural returns "1 row", "2 rows".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func (c *cli) replayOne(ctx context.Context, rp *relay.Replayer, t relay.Consumer, includeReactors bool) error {
+	bar := c.eventProgress("replay " + t.Name)
+	res, err := rp.Replay(ctx, t, relay.ReplayOptions{IncludeReactors: includeReactors, Progress: bar.report})
+	bar.finish()
 	if err != nil {
 		return err
 	}
@@ -186,4 +271,45 @@ func (c *cli) confirm(question string) bool {
 	}
 	answer := strings.ToLower(strings.TrimSpace(line))
 	return answer == "y" || answer == "yes"
+}
+
+// eventProgress is a progress bar of events on stderr for a long rebuild.
+type eventProgress struct {
+	c           *cli
+	description string
+	bar         *progressbar.ProgressBar
+}
+
+func (c *cli) eventProgress(description string) *eventProgress {
+	return &eventProgress{c: c, description: description}
+}
+
+// report is a Progress callback of the replayer. The bar is made on the
+// first report, when the total is known: a bar of unknown length (-1) starts
+// a spinner goroutine that races with rendering in progressbar v3.19.1 (seen
+// under -race).
+func (p *eventProgress) report(done, total int64) {
+	if total <= 0 {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(p.c.stderr),
+			progressbar.OptionSetDescription(p.description),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("events"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	p.bar.ChangeMax64(total)
+	_ = p.bar.Set64(done)
+}
+
+// finish clears the bar, if one was drawn.
+func (p *eventProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
 }

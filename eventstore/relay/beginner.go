@@ -9,15 +9,21 @@ import (
 	wmsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/database"
 )
+
+// flushFunc applies the events a subscriber's transaction collected.
+type flushFunc func(ctx context.Context, tx *sqlx.Tx, evs []eventstore.Event) error
 
 // beginner gives a subscriber its transactions through database.DB.BeginWrite
 // (so SQLite writers queue on the write gate) and calls onCommit after each
 // successful commit (progress signal for read-your-writes and metrics).
+// flush applies each transaction's collected batch.
 type beginner struct {
 	db       *database.DB
 	onCommit func()
+	flush    flushFunc
 }
 
 func (b beginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wmsql.Tx, error) {
@@ -28,7 +34,7 @@ func (b beginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wmsql.Tx, e
 	if b.onCommit != nil {
 		tx.AfterCommit(b.onCommit)
 	}
-	return &subscriberTx{tx: tx}, nil
+	return &subscriberTx{tx: tx, flush: b.flush}, nil
 }
 
 func (b beginner) ExecContext(ctx context.Context, query string, args ...any) (wmsql.Result, error) {
@@ -39,21 +45,53 @@ func (b beginner) QueryContext(ctx context.Context, query string, args ...any) (
 	return b.db.QueryContext(ctx, query, args...)
 }
 
-// subscriberTx is the transaction a subscriber reads a batch in; handlers reach
-// it through wmsql.TxFromContext and write their read models in it.
+// subscriberTx is the transaction a subscriber reads a batch in; the message
+// handler reaches it through wmsql.TxFromContext and collects the batch's
+// events in it. Watermill delivers the messages one at a time and then runs
+// the ack (the checkpoint update) in the transaction: that statement is the
+// first thing ExecContext sees after the batch, so ExecContext applies the
+// collected events (flush) before it, and read model and checkpoint commit
+// together. Commit flushes too, should anything be left.
 //
-// When a handler leaves the transaction unusable (or is cancelled), poison
-// marks it: later handlers of the batch skip, the subscriber's ack fails, and
-// the whole batch rolls back to be read again — instead of watermill's nack
-// path, which would resend into the same broken transaction until the ack
-// deadline while holding it open.
+// When applying leaves the transaction unusable (or is cancelled), or must be
+// redone carefully, poison marks it: the subscriber's ack fails, and the
+// whole batch rolls back to be read again — instead of watermill's nack path,
+// which would resend into the same broken transaction until the ack deadline
+// while holding it open.
 //
 // The subscriber may end the transaction (shutdown, ack deadline) while a
 // handler goroutine still works in it, hence the mutex.
 type subscriberTx struct {
-	tx     *database.WriteTx
-	mu     sync.Mutex
-	failed error
+	tx    *database.WriteTx
+	flush flushFunc
+
+	mu      sync.Mutex
+	failed  error
+	pending []eventstore.Event
+}
+
+// collect adds e to the batch applied at the next flush.
+func (t *subscriberTx) collect(e eventstore.Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = append(t.pending, e)
+}
+
+// flushPending applies the collected events, if any; an error poisons the
+// transaction.
+func (t *subscriberTx) flushPending(ctx context.Context) error {
+	t.mu.Lock()
+	evs := t.pending
+	t.pending = nil
+	t.mu.Unlock()
+	if len(evs) == 0 || t.flush == nil || t.failure() != nil {
+		return nil
+	}
+	if err := t.flush(ctx, t.tx.Tx, evs); err != nil {
+		t.poison(err)
+		return fmt.Errorf("batch abandoned: %w", err)
+	}
+	return nil
 }
 
 func (t *subscriberTx) poison(err error) {
@@ -72,6 +110,9 @@ func (t *subscriberTx) failure() error {
 }
 
 func (t *subscriberTx) ExecContext(ctx context.Context, query string, args ...any) (wmsql.Result, error) {
+	if err := t.flushPending(ctx); err != nil {
+		return nil, err
+	}
 	if err := t.failure(); err != nil {
 		return nil, fmt.Errorf("batch abandoned: %w", err)
 	}
@@ -83,6 +124,10 @@ func (t *subscriberTx) QueryContext(ctx context.Context, query string, args ...a
 }
 
 func (t *subscriberTx) Commit() error {
+	if err := t.flushPending(context.Background()); err != nil {
+		_ = t.tx.Rollback()
+		return err
+	}
 	if err := t.failure(); err != nil {
 		_ = t.tx.Rollback()
 		return fmt.Errorf("batch abandoned: %w", err)

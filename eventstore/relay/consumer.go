@@ -25,12 +25,15 @@ const (
 	KindReactor Kind = "reactor"
 )
 
-// Handler applies one event inside the consumer's transaction. It must be
-// idempotent per event (guard writes with the stream version), because a
-// delivery cut short by a shutdown is delivered again.
+// Handler applies one event inside the consumer's transaction: the shape for
+// reactors (mail, webhooks), whose effects are not rows. It must be
+// idempotent per event, because a delivery cut short by a shutdown is
+// delivered again. Projections use Batch (Fold) instead.
 type Handler func(ctx context.Context, tx *Tx, e eventstore.Event) error
 
-// Consumer is one consumer group: a projection or a reactor.
+// Consumer is one consumer group: a projection or a reactor. It has either
+// Batch (projections: set-based writes, one transaction per batch) or
+// Handlers (reactors: one call per event, in the same batch transaction).
 type Consumer struct {
 	// Name is the consumer group and checkpoint key. Renaming it replays the
 	// consumer from position 0 under the new name.
@@ -39,7 +42,11 @@ type Consumer struct {
 	// Tables are the read-model tables a projection owns (created by
 	// migrations); replay rebuilds them into fresh copies and swaps.
 	Tables []string
-	// Handlers by event type; events of other types are skipped.
+	// Batch is the set-based handler of a projection: it gets every event
+	// of its types that the relay read in one transaction (see Fold).
+	Batch Batch
+	// Handlers by event type, called one event at a time; events of other
+	// types are skipped. Not together with Batch.
 	Handlers map[string]Handler
 }
 
@@ -61,7 +68,29 @@ func (c Consumer) validate() error {
 	if c.Kind == KindReactor && len(c.Tables) > 0 {
 		return fmt.Errorf("consumer %s: a reactor owns no read-model tables", c.Name)
 	}
+	if c.Batch.Apply != nil && len(c.Handlers) > 0 {
+		return fmt.Errorf("consumer %s: has both a batch handler and per-event handlers", c.Name)
+	}
+	if (c.Batch.Apply == nil) != (len(c.Batch.Types) == 0) {
+		return fmt.Errorf("consumer %s: a batch handler needs its event types, and event types need a handler", c.Name)
+	}
 	return nil
+}
+
+// batchFunc returns the consumer's handlers as one BatchFunc, and the event
+// types it handles.
+func (c Consumer) batchFunc() (BatchFunc, map[string]bool) {
+	types := make(map[string]bool, len(c.Batch.Types)+len(c.Handlers))
+	if c.Batch.Apply != nil {
+		for _, t := range c.Batch.Types {
+			types[t] = true
+		}
+		return c.Batch.Apply, types
+	}
+	for t := range c.Handlers {
+		types[t] = true
+	}
+	return perEvent(c.Handlers), types
 }
 
 // On adapts a typed handler: the payload is decoded into E before fn is called.
@@ -82,6 +111,8 @@ type Tx struct {
 	tx      *sqlx.Tx
 	dialect database.Dialect
 	tables  map[string]string
+	// types caches column types for the bulk statements (see bulk.go).
+	types *columnTypeCache
 }
 
 // Table returns the physical name of read-model table name.

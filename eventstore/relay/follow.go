@@ -78,8 +78,7 @@ func CatchUp(ctx context.Context, store *eventstore.Store, c Consumer, cfg Confi
 		return 0, err
 	}
 	cfg.setDefaults()
-	a := &applier{consumer: c, store: store, dialect: store.DB().Dialect(), policy: cfg.policy(),
-		logger: slog.New(slog.DiscardHandler), errors: discardCounter{}, now: time.Now}
+	a := newApplier(c, store, cfg.policy(), slog.New(slog.DiscardHandler), discardCounter{}, time.Now)
 	var total int64
 	for {
 		n, err := catchUpBatch(ctx, store, a, cfg.BatchSize)
@@ -121,10 +120,8 @@ func catchUpBatch(ctx context.Context, store *eventstore.Store, a *applier, batc
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
-	for _, e := range evs {
-		if err := a.apply(ctx, tx.Tx, nil, e); err != nil {
-			return 0, err
-		}
+	if err := a.applyBatch(ctx, tx.Tx, nil, evs); err != nil {
+		return 0, err
 	}
 	if err := setCheckpoint(ctx, tx, name, evs[len(evs)-1].Cursor()); err != nil {
 		return 0, err

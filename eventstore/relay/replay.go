@@ -69,7 +69,9 @@ func NewReplayer(store *eventstore.Store, cfg Config, logger *slog.Logger, metri
 // consumer keeps updating them), and at the end one short transaction locks
 // the consumer's checkpoint, applies the last events, swaps the tables and
 // moves the checkpoint. Queries never see an empty or half-built read model.
-// On error or cancellation the copies are dropped and nothing changes.
+// On error or cancellation the copies are dropped and nothing changes. A
+// replay first drops the shadow tables that interrupted replays and verifies
+// of c left behind, never those of a run in progress (see DropShadows).
 func (r *Replayer) Replay(ctx context.Context, c Consumer, opts ReplayOptions) (ReplayResult, error) {
 	if err := c.validate(); err != nil {
 		return ReplayResult{}, err
@@ -85,11 +87,12 @@ func (r *Replayer) Replay(ctx context.Context, c Consumer, opts ReplayOptions) (
 		return ReplayResult{Duration: time.Since(start)}, r.resetCheckpoint(ctx, c.Name)
 	}
 	db := r.store.DB()
-	gen := "r" + strconv.FormatInt(r.now().UnixNano(), 36)
-	tables := make(map[string]string, len(c.Tables))
-	for _, t := range c.Tables {
-		tables[t] = t + "__" + gen
+	shadow, err := r.openShadow(ctx, c) // drops the shadows of interrupted runs of c
+	if err != nil {
+		return ReplayResult{}, fmt.Errorf("replay %s: %w", c.Name, err)
 	}
+	defer shadow.release()
+	tables := shadow.tables
 	if err := r.createCopies(ctx, db, tables); err != nil {
 		r.dropCopies(db, tables)
 		return ReplayResult{}, fmt.Errorf("replay %s: %w", c.Name, err)
@@ -105,8 +108,7 @@ func (r *Replayer) Replay(ctx context.Context, c Consumer, opts ReplayOptions) (
 }
 
 func (r *Replayer) applier(c Consumer) *applier {
-	return &applier{consumer: c, store: r.store, dialect: r.store.DB().Dialect(), policy: r.cfg.policy(),
-		logger: r.logger, errors: r.metrics.Errors.WithLabelValues(c.Name), now: r.now}
+	return newApplier(c, r.store, r.cfg.policy(), r.logger, r.metrics.Errors.WithLabelValues(c.Name), r.now)
 }
 
 func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tables map[string]string, opts ReplayOptions) (ReplayResult, error) {
@@ -116,23 +118,14 @@ func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tab
 	}
 	a := r.applier(c)
 	var res ReplayResult
-	cur := eventstore.Cursor{}
-	for {
-		evs, err := r.store.ReadAll(ctx, cur, opts.BatchSize)
-		if err != nil {
-			return res, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		if err := r.applyBatch(ctx, db, a, tables, evs); err != nil {
-			return res, err
-		}
-		cur = evs[len(evs)-1].Cursor()
-		res.Events += int64(len(evs))
+	cur, err := r.fill(ctx, db, a, tables, eventstore.Cursor{}, nil, opts.BatchSize, func(n int64) {
+		res.Events += n
 		if opts.Progress != nil {
 			opts.Progress(res.Events, max(total, res.Events))
 		}
+	})
+	if err != nil {
+		return res, err
 	}
 	n, pos, err := r.swap(ctx, db, a, c, tables, cur, opts.BatchSize)
 	if err != nil {
@@ -144,6 +137,36 @@ func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tab
 		opts.Progress(res.Events, max(total, res.Events))
 	}
 	return res, nil
+}
+
+// fill applies the events after from, in consumption order, to the shadow
+// tables in short transactions of batch events (the write path of a rebuild),
+// and returns the cursor of the last event applied (from if none). With
+// until set it stops after the last event at or before until; without, at
+// the visible end of the log. progress, if set, gets the count of each batch.
+func (r *Replayer) fill(ctx context.Context, db *database.DB, a *applier, tables map[string]string, from eventstore.Cursor, until *eventstore.Cursor, batch int, progress func(n int64)) (eventstore.Cursor, error) {
+	cur := from
+	for {
+		evs, err := r.store.ReadAll(ctx, cur, batch)
+		if err != nil {
+			return cur, err
+		}
+		if until != nil {
+			if i := slices.IndexFunc(evs, func(e eventstore.Event) bool { return cursorAfter(e.Cursor(), *until) }); i >= 0 {
+				evs = evs[:i]
+			}
+		}
+		if len(evs) == 0 {
+			return cur, nil
+		}
+		if err := r.applyBatch(ctx, db, a, tables, evs); err != nil {
+			return cur, err
+		}
+		cur = evs[len(evs)-1].Cursor()
+		if progress != nil {
+			progress(int64(len(evs)))
+		}
+	}
 }
 
 func (r *Replayer) applyBatch(ctx context.Context, db *database.DB, a *applier, tables map[string]string, evs []eventstore.Event) error {
@@ -161,10 +184,8 @@ func (r *Replayer) applyBatchOnce(ctx context.Context, db *database.DB, a *appli
 		return err
 	}
 	defer tx.Rollback()
-	for _, e := range evs {
-		if err := a.apply(ctx, tx.Tx, tables, e); err != nil {
-			return err
-		}
+	if err := a.applyBatch(ctx, tx.Tx, tables, evs); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit rebuild batch: %w", err)
@@ -206,10 +227,8 @@ func (r *Replayer) swapOnce(ctx context.Context, db *database.DB, a *applier, c 
 		if len(evs) == 0 {
 			break
 		}
-		for _, e := range evs {
-			if err := a.apply(ctx, tx.Tx, tables, e); err != nil {
-				return 0, 0, err
-			}
+		if err := a.applyBatch(ctx, tx.Tx, tables, evs); err != nil {
+			return 0, 0, err
 		}
 		n += int64(len(evs))
 		cur = evs[len(evs)-1].Cursor()

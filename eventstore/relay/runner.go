@@ -181,7 +181,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	for _, c := range r.consumers {
 		c := c
 		var last atomic.Int64
-		b := beginner{db: r.db, onCommit: func() {
+		a := newApplier(c, r.store, r.cfg.policy(), r.logger, r.metrics.Errors.WithLabelValues(c.Name), time.Now)
+		b := beginner{db: r.db, flush: a.flusher(func(e eventstore.Event) { last.Store(e.Position) }), onCommit: func() {
 			if p := last.Load(); p > 0 {
 				r.metrics.Position.WithLabelValues(c.Name).Set(float64(p))
 			}
@@ -199,9 +200,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("relay: subscriber %s: %w", c.Name, err)
 		}
-		a := &applier{consumer: c, store: r.store, dialect: r.db.Dialect(), policy: r.cfg.policy(),
-			logger: r.logger, errors: r.metrics.Errors.WithLabelValues(c.Name), now: time.Now}
-		router.AddConsumerHandler(c.Name, Topic, sub, a.messageHandler(func(e eventstore.Event) { last.Store(e.Position) }))
+		router.AddConsumerHandler(c.Name, Topic, sub, a.messageHandler())
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()

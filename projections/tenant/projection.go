@@ -2,16 +2,17 @@ package tenant
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/eventstore/relay"
+	"github.com/rustok/rustok/platform/database"
 )
 
 // Name is the projection's consumer group and checkpoint key.
@@ -20,9 +21,9 @@ import (
 // name (and leaves the old checkpoint behind).
 const Name = "tenants"
 
-// The read-model tables the projection owns (created by migrations). Handlers
-// always name them through relay.Tx.Table, because a replay writes to fresh
-// copies.
+// The read-model tables the projection owns (created by migrations). The
+// projection always names them through relay.Tx.Table, because a replay
+// writes to fresh copies.
 const (
 	// TableTenants holds one row per tenant: its state after the event of
 	// stream version `version`.
@@ -44,129 +45,204 @@ var ErrMissingRow = errors.New("tenant row missing from the read model")
 // tenant event types. The read model keeps what the tenant aggregate keeps:
 // rm_tenants.modules are the enabled optional modules and domains, modules
 // and locales keep the order in which they were added.
+//
+// It is a relay.Fold: per batch of events it reads the rows of the batch's
+// tenants with one SELECT, folds the events into them in memory, and writes
+// them back with one guarded multi-row upsert; rm_tenant_domains follows
+// from each row's domains before and after the batch (one multi-row delete,
+// one multi-row upsert).
 func Projection() relay.Consumer {
 	return relay.Consumer{
 		Name:   Name,
 		Kind:   relay.KindProjection,
 		Tables: []string{TableTenants, TableDomains},
-		Handlers: map[string]relay.Handler{
-			tenant.TypeCreated: relay.On(created),
-			tenant.TypeUpdated: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.Updated, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) { s.Name = p.Name })
-				return err
-			}),
-			tenant.TypeDomainAdded: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.DomainAdded, e eventstore.Event) error {
-				applied, err := change(ctx, tx, e, p.At, func(s *state) { s.Domains = addOnce(s.Domains, p.Domain) })
-				if err != nil || !applied {
-					return err
-				}
-				return claimDomain(ctx, tx, e.Stream.ID, p.Domain)
-			}),
-			tenant.TypeDomainRemoved: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.DomainRemoved, e eventstore.Event) error {
-				applied, err := change(ctx, tx, e, p.At, func(s *state) { s.Domains = remove(s.Domains, p.Domain) })
-				if err != nil || !applied {
-					return err
-				}
-				return dropDomain(ctx, tx, e.Stream.ID, p.Domain)
-			}),
-			tenant.TypeDisabled: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.Disabled, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) { s.Status = string(tenant.StatusDisabled) })
-				return err
-			}),
-			tenant.TypeEnabled: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.Enabled, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) { s.Status = string(tenant.StatusActive) })
-				return err
-			}),
-			tenant.TypeModuleToggled: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.ModuleToggled, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) {
-					if p.Enabled {
-						s.Modules = addOnce(s.Modules, p.Module)
-					} else {
-						s.Modules = remove(s.Modules, p.Module)
-					}
-				})
-				return err
-			}),
-			tenant.TypeLocaleEnabled: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.LocaleEnabled, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) { s.Locales = addOnce(s.Locales, p.Locale) })
-				return err
-			}),
-			tenant.TypeLocaleDisabled: relay.On(func(ctx context.Context, tx *relay.Tx, p tenant.LocaleDisabled, e eventstore.Event) error {
-				_, err := change(ctx, tx, e, p.At, func(s *state) { s.Locales = remove(s.Locales, p.Locale) })
-				return err
-			}),
-		},
+		Batch: relay.Fold[row]{
+			Load:  load,
+			Clone: row.clone,
+			Save:  save,
+			On: map[string]relay.FoldHandler[row]{
+				tenant.TypeCreated: relay.FoldOn(created),
+				tenant.TypeUpdated: relay.FoldOn(func(r *relay.Row[row], p tenant.Updated, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Name = p.Name })
+				}),
+				tenant.TypeDomainAdded: relay.FoldOn(func(r *relay.Row[row], p tenant.DomainAdded, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Domains = addOnce(s.Domains, p.Domain) })
+				}),
+				tenant.TypeDomainRemoved: relay.FoldOn(func(r *relay.Row[row], p tenant.DomainRemoved, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Domains = remove(s.Domains, p.Domain) })
+				}),
+				tenant.TypeDisabled: relay.FoldOn(func(r *relay.Row[row], p tenant.Disabled, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusDisabled) })
+				}),
+				tenant.TypeEnabled: relay.FoldOn(func(r *relay.Row[row], p tenant.Enabled, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusActive) })
+				}),
+				tenant.TypeModuleToggled: relay.FoldOn(func(r *relay.Row[row], p tenant.ModuleToggled, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) {
+						if p.Enabled {
+							s.Modules = addOnce(s.Modules, p.Module)
+						} else {
+							s.Modules = remove(s.Modules, p.Module)
+						}
+					})
+				}),
+				tenant.TypeLocaleEnabled: relay.FoldOn(func(r *relay.Row[row], p tenant.LocaleEnabled, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Locales = addOnce(s.Locales, p.Locale) })
+				}),
+				tenant.TypeLocaleDisabled: relay.FoldOn(func(r *relay.Row[row], p tenant.LocaleDisabled, e eventstore.Event) error {
+					return change(r, e, p.At, func(s *row) { s.Locales = remove(s.Locales, p.Locale) })
+				}),
+			},
+		}.Batch(),
 	}
 }
 
-// created inserts the tenant's row and its domains. The row of a tenant
-// exists only once tenant.created (stream version 1) was applied, so an
-// existing row means a redelivery.
-func created(ctx context.Context, tx *relay.Tx, p tenant.Created, e eventstore.Event) error {
-	var version int64
-	err := tx.Get(ctx, &version, `SELECT version FROM `+tx.Table(TableTenants)+` WHERE id = ?`, e.Stream.ID)
-	switch {
-	case err == nil:
-		return nil // redelivery: the row exists, at this version or later
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("read tenant %s: %w", e.Stream.ID, err)
-	}
-	s := state{Name: p.Name, Status: string(tenant.StatusActive), Domains: p.Domains, Modules: p.Modules, Locales: p.Locales}
+// row is a tenant's row of rm_tenants without its id and version, which
+// relay.Row holds (StreamID, Version).
+type row struct {
+	Slug, Name, Status string
+	// Domains, Modules and Locales are in the order added.
+	Domains, Modules []string
+	DefaultLocale    string
+	Locales          []string
+	// Settings is a JSON object.
+	Settings             string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// clone returns r with lists of its own, so handlers may change them in place.
+func (r row) clone() row {
+	r.Domains, r.Modules, r.Locales = slices.Clone(r.Domains), slices.Clone(r.Modules), slices.Clone(r.Locales)
+	return r
+}
+
+// created is the tenant's first event (stream version 1): the fold applies
+// it only when the tenant has no row yet.
+func created(r *relay.Row[row], p tenant.Created, e eventstore.Event) error {
+	s := row{Slug: p.Slug, Name: p.Name, Status: string(tenant.StatusActive), Domains: p.Domains, Modules: p.Modules,
+		DefaultLocale: p.DefaultLocale, Locales: p.Locales, Settings: string(p.Settings)}
 	// As the aggregate does: the default locale is always enabled.
 	if p.DefaultLocale != "" && !slices.Contains(s.Locales, p.DefaultLocale) {
 		s.Locales = append(slices.Clone(s.Locales), p.DefaultLocale)
 	}
-	settings := string(p.Settings)
-	if len(p.Settings) == 0 || settings == "null" {
-		settings = "{}"
+	if len(p.Settings) == 0 || s.Settings == "null" {
+		s.Settings = "{}"
 	}
-	cols, err := s.encode()
-	if err != nil {
-		return fmt.Errorf("tenant %s: %w", e.Stream.ID, err)
-	}
-	at := tx.Time(eventTime(p.At, e))
-	_, err = tx.Exec(ctx, `INSERT INTO `+tx.Table(TableTenants)+`
-		(id, slug, name, status, domains, modules, default_locale, locales, settings, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.Stream.ID, p.Slug, s.Name, s.Status, cols.domains, cols.modules, p.DefaultLocale, cols.locales, settings, e.Version, at, at)
-	if err != nil {
-		return fmt.Errorf("insert tenant %s: %w", e.Stream.ID, err)
-	}
-	for _, host := range p.Domains {
-		if err := claimDomain(ctx, tx, e.Stream.ID, host); err != nil {
-			return err
-		}
-	}
+	s.CreatedAt = eventTime(p.At, e)
+	s.UpdatedAt = s.CreatedAt
+	r.Value = s
 	return nil
 }
 
-// state is the part of a tenant's row that events after tenant.created
-// change.
-type state struct {
-	Name    string
-	Status  string
-	Domains []string
-	Modules []string
-	Locales []string
+// change applies fn to the row of the event's tenant and sets updated_at to
+// at. The fold calls it only for an event newer than the row
+// (relay.CheckVersion). A tenant without a row is ErrMissingRow.
+func change(r *relay.Row[row], e eventstore.Event, at time.Time, fn func(*row)) error {
+	if !r.Exists {
+		return fmt.Errorf("%s of tenant %s at version %d: %w", e.Type, e.Stream.ID, e.Version, ErrMissingRow)
+	}
+	fn(&r.Value)
+	r.Value.UpdatedAt = eventTime(at, e)
+	return nil
 }
 
-type stateRow struct {
-	Version int64  `db:"version"`
-	Name    string `db:"name"`
-	Status  string `db:"status"`
-	Domains string `db:"domains"`
-	Modules string `db:"modules"`
-	Locales string `db:"locales"`
+// dbRow is a row of rm_tenants as stored.
+type dbRow struct {
+	ID            string        `db:"id"`
+	Version       int64         `db:"version"`
+	Slug          string        `db:"slug"`
+	Name          string        `db:"name"`
+	Status        string        `db:"status"`
+	Domains       string        `db:"domains"`
+	Modules       string        `db:"modules"`
+	DefaultLocale string        `db:"default_locale"`
+	Locales       string        `db:"locales"`
+	Settings      string        `db:"settings"`
+	CreatedAt     database.Time `db:"created_at"`
+	UpdatedAt     database.Time `db:"updated_at"`
+}
+
+// tenantColumns are the columns of rm_tenants, in the order save writes them.
+func tenantColumns() []string {
+	return []string{"id", "slug", "name", "status", "domains", "modules", "default_locale", "locales", "settings", "version", "created_at", "updated_at"}
+}
+
+// load reads the rows of the given tenants with one multi-row SELECT.
+func load(ctx context.Context, tx *relay.Tx, ids []string) ([]relay.Row[row], error) {
+	var rows []dbRow
+	q := `SELECT ` + strings.Join(tenantColumns(), ", ") + ` FROM ` + tx.Table(TableTenants) + ` WHERE id IN (?)`
+	if err := tx.SelectIn(ctx, &rows, q, ids); err != nil {
+		return nil, fmt.Errorf("read %d tenants: %w", len(ids), err)
+	}
+	out := make([]relay.Row[row], len(rows))
+	for i, d := range rows {
+		r := row{Slug: d.Slug, Name: d.Name, Status: d.Status, DefaultLocale: d.DefaultLocale, Settings: d.Settings,
+			CreatedAt: d.CreatedAt.Time, UpdatedAt: d.UpdatedAt.Time}
+		for _, f := range []struct {
+			src string
+			dst *[]string
+		}{{d.Domains, &r.Domains}, {d.Modules, &r.Modules}, {d.Locales, &r.Locales}} {
+			if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+				return nil, fmt.Errorf("decode lists of tenant %s: %w", d.ID, err)
+			}
+		}
+		out[i] = relay.Row[row]{StreamID: d.ID, Version: d.Version, Value: r}
+	}
+	return out, nil
+}
+
+// save writes the changed tenants with one guarded multi-row upsert, then
+// brings rm_tenant_domains in line with each tenant's domains: hosts a tenant
+// no longer has are deleted if it still owns them, then the hosts it gained
+// point to it. The event store's reservations let a domain change hands only
+// after its removal committed, so deleting before claiming leaves each host
+// with its latest owner.
+func save(ctx context.Context, tx *relay.Tx, changes []relay.Change[row]) error {
+	tenants := make([][]any, 0, len(changes))
+	var drops, claims [][]any
+	claimed := map[string]int{} // host → index in claims
+	for _, c := range changes {
+		id, v := c.After.StreamID, c.After.Value
+		lists, err := encodeLists(v)
+		if err != nil {
+			return fmt.Errorf("tenant %s: %w", id, err)
+		}
+		tenants = append(tenants, []any{id, v.Slug, v.Name, v.Status, lists.domains, lists.modules, v.DefaultLocale,
+			lists.locales, v.Settings, c.After.Version, tx.Time(v.CreatedAt), tx.Time(v.UpdatedAt)})
+		for _, host := range c.Before.Value.Domains {
+			if !slices.Contains(v.Domains, host) {
+				drops = append(drops, []any{host, id})
+			}
+		}
+		for _, host := range v.Domains {
+			if slices.Contains(c.Before.Value.Domains, host) {
+				continue
+			}
+			if i, ok := claimed[host]; ok {
+				claims[i][1] = id // one row per host and statement
+				continue
+			}
+			claimed[host] = len(claims)
+			claims = append(claims, []any{host, id})
+		}
+	}
+	if err := tx.Upsert(ctx, relay.Upsert{Table: TableTenants, Columns: tenantColumns(), Key: []string{"id"}, Version: "version"}, tenants); err != nil {
+		return err
+	}
+	if err := tx.DeleteRows(ctx, TableDomains, []string{"host", "tenant_id"}, drops); err != nil {
+		return err
+	}
+	return tx.Upsert(ctx, relay.Upsert{Table: TableDomains, Columns: []string{"host", "tenant_id"}, Key: []string{"host"}}, claims)
 }
 
 type encodedLists struct{ domains, modules, locales string }
 
-func (s state) encode() (encodedLists, error) {
+func encodeLists(r row) (encodedLists, error) {
 	var out encodedLists
 	for _, f := range []struct {
 		dst  *string
 		list []string
-	}{{&out.domains, s.Domains}, {&out.modules, s.Modules}, {&out.locales, s.Locales}} {
+	}{{&out.domains, r.Domains}, {&out.modules, r.Modules}, {&out.locales, r.Locales}} {
 		if f.list == nil {
 			f.list = []string{}
 		}
@@ -177,70 +253,6 @@ func (s state) encode() (encodedLists, error) {
 		*f.dst = string(b)
 	}
 	return out, nil
-}
-
-// change applies fn to the row of the event's tenant if the event is newer
-// than the row (relay.CheckVersion), and writes the row back with the
-// event's version and updated_at = at. It reports whether it applied the
-// event; a redelivery is not applied and writes nothing.
-func change(ctx context.Context, tx *relay.Tx, e eventstore.Event, at time.Time, fn func(*state)) (applied bool, err error) {
-	var r stateRow
-	err = tx.Get(ctx, &r, `SELECT version, name, status, domains, modules, locales FROM `+tx.Table(TableTenants)+` WHERE id = ?`, e.Stream.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("%s of tenant %s at version %d: %w", e.Type, e.Stream.ID, e.Version, ErrMissingRow)
-	}
-	if err != nil {
-		return false, fmt.Errorf("read tenant %s: %w", e.Stream.ID, err)
-	}
-	if !relay.CheckVersion(r.Version, e.Version) {
-		return false, nil
-	}
-	s := state{Name: r.Name, Status: r.Status}
-	for _, f := range []struct {
-		src string
-		dst *[]string
-	}{{r.Domains, &s.Domains}, {r.Modules, &s.Modules}, {r.Locales, &s.Locales}} {
-		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
-			return false, fmt.Errorf("decode lists of tenant %s: %w", e.Stream.ID, err)
-		}
-	}
-	fn(&s)
-	cols, err := s.encode()
-	if err != nil {
-		return false, fmt.Errorf("tenant %s: %w", e.Stream.ID, err)
-	}
-	// The version guard repeats the check in SQL: the row cannot have moved
-	// since the read (one consumer writes it, in this transaction), but a
-	// write must never take a row back in time.
-	_, err = tx.Exec(ctx, `UPDATE `+tx.Table(TableTenants)+`
-		SET name = ?, status = ?, domains = ?, modules = ?, locales = ?, version = ?, updated_at = ?
-		WHERE id = ? AND version < ?`,
-		s.Name, s.Status, cols.domains, cols.modules, cols.locales, e.Version, tx.Time(eventTime(at, e)), e.Stream.ID, e.Version)
-	if err != nil {
-		return false, fmt.Errorf("update tenant %s: %w", e.Stream.ID, err)
-	}
-	return true, nil
-}
-
-// claimDomain points host at tenantID. The event store's reservations let a
-// domain change hands only after its removal committed, which the relay
-// delivers first; the upsert still leaves the row with the latest owner.
-func claimDomain(ctx context.Context, tx *relay.Tx, tenantID, host string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO `+tx.Table(TableDomains)+` (host, tenant_id) VALUES (?, ?)
-		ON CONFLICT (host) DO UPDATE SET tenant_id = excluded.tenant_id`, host, tenantID)
-	if err != nil {
-		return fmt.Errorf("add domain %s of tenant %s: %w", host, tenantID, err)
-	}
-	return nil
-}
-
-// dropDomain deletes host if tenantID still owns it.
-func dropDomain(ctx context.Context, tx *relay.Tx, tenantID, host string) error {
-	_, err := tx.Exec(ctx, `DELETE FROM `+tx.Table(TableDomains)+` WHERE host = ? AND tenant_id = ?`, host, tenantID)
-	if err != nil {
-		return fmt.Errorf("remove domain %s of tenant %s: %w", host, tenantID, err)
-	}
-	return nil
 }
 
 // eventTime is the time an event records, or the time it was stored if the

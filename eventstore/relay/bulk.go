@@ -1,0 +1,279 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/rustok/rustok/platform/database"
+)
+
+// The set-based statements of batched projections. Both dialects take the
+// same calls; the SQL differs here only:
+//
+//   - PostgreSQL: one statement of fixed text per table whatever the number
+//     of rows, the rows passed as one typed array per column
+//     (`unnest($1::text[], $2::jsonb[], …)`), so it is planned once per
+//     connection and binds a dozen parameters instead of thousands.
+//     Measured on a batch of 950 tenant rows: half the time of a multi-row
+//     VALUES upsert. Key sets are joined (`IN (SELECT unnest(…))`, `DELETE …
+//     USING unnest(…)`), never written `= ANY($1)`: after five executions
+//     PostgreSQL may keep a generic plan, and one made while the table was
+//     small scans it and compares every row with every key (measured: 87 ms
+//     per batch of 440 keys over 10,000 rows, against ~2 ms for index probes).
+//   - SQLite (in process, no plan cache to lose): multi-row VALUES lists and
+//     sqlx.In key lists, cut to stay below its limits.
+
+// sqliteMaxParams bounds the parameters of one SQLite statement (modernc.org/sqlite
+// takes 32766).
+const sqliteMaxParams = 30000
+
+// sqliteMaxCompound bounds the rows of a VALUES list that is not an INSERT's
+// (DeleteRows): SQLite reads it as a compound SELECT, of at most 500 terms.
+const sqliteMaxCompound = 500
+
+// selectInChunk is how many keys one SQLite SelectIn statement lists.
+const selectInChunk = 1000
+
+// errNoKeyList is returned by SelectIn for a query without its `IN (?)`.
+var errNoKeyList = errors.New("relay: SelectIn query must contain `IN (?)` exactly once")
+
+// SelectIn appends to dest (a pointer to a slice) the rows of query for the
+// given keys. query names its key column once as `column IN (?)`, the `?`
+// standing for the list of keys, e.g. `SELECT … FROM t WHERE id IN (?)`;
+// name the table through Table. Keys are compared as text.
+func (t *Tx) SelectIn(ctx context.Context, dest any, query string, keys []string) error {
+	if strings.Count(query, "IN (?)") != 1 {
+		return errNoKeyList
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if t.dialect == database.Postgres {
+		q := strings.Replace(query, "IN (?)", "IN (SELECT unnest(CAST(? AS text[])))", 1)
+		return t.tx.SelectContext(ctx, dest, t.tx.Rebind(q), keys)
+	}
+	out := reflect.ValueOf(dest)
+	if out.Kind() != reflect.Pointer || out.Elem().Kind() != reflect.Slice {
+		return fmt.Errorf("relay: SelectIn needs a pointer to a slice, not %T", dest)
+	}
+	for start := 0; start < len(keys); start += selectInChunk {
+		q, args, err := sqlx.In(query, keys[start:min(start+selectInChunk, len(keys))])
+		if err != nil {
+			return fmt.Errorf("expand key list: %w", err)
+		}
+		// sqlx fills a slice from scratch: read each chunk into its own.
+		chunk := reflect.New(out.Elem().Type())
+		if err := t.tx.SelectContext(ctx, chunk.Interface(), t.tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		out.Elem().Set(reflect.AppendSlice(out.Elem(), chunk.Elem()))
+	}
+	return nil
+}
+
+// Upsert describes a multi-row upsert into a read-model table.
+type Upsert struct {
+	// Table is the read-model table's name (mapped through Tx.Table).
+	Table string
+	// Columns are the columns of each row, in the order of its values.
+	Columns []string
+	// Key is the conflict target: the columns of the primary key or of a
+	// unique constraint. Rows are replaced on a conflict on it.
+	Key []string
+	// Version, if set, is the column holding the stream version of the row:
+	// an existing row is replaced only by a newer one (`… DO UPDATE … WHERE
+	// version < excluded.version`), so a redelivered batch changes nothing
+	// and a row never goes back in time. Leave it empty only for tables
+	// derived from versioned rows (such as a lookup by domain).
+	Version string
+}
+
+// Upsert writes rows (each with the values of u.Columns, in order) with one
+// `INSERT … ON CONFLICT (key) DO UPDATE` statement (on SQLite a few when the
+// rows need more than 30000 parameters). The rows' keys must be distinct
+// (PostgreSQL refuses to change one row twice in a statement). A nil value
+// is NULL.
+func (t *Tx) Upsert(ctx context.Context, u Upsert, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	table := t.Table(u.Table)
+	var tail strings.Builder
+	tail.WriteString(" ON CONFLICT (" + strings.Join(u.Key, ", ") + ") DO ")
+	sep := "UPDATE SET "
+	for _, c := range u.Columns {
+		if !slices.Contains(u.Key, c) {
+			tail.WriteString(sep + c + " = excluded." + c)
+			sep = ", "
+		}
+	}
+	if sep == "UPDATE SET " {
+		tail.WriteString("NOTHING")
+	} else if u.Version != "" {
+		tail.WriteString(" WHERE " + table + "." + u.Version + " < excluded." + u.Version)
+	}
+	head := "INSERT INTO " + table + " (" + strings.Join(u.Columns, ", ") + ") "
+	var err error
+	if t.dialect == database.Postgres {
+		err = t.execArrays(ctx, table, u.Columns, rows, func(unnest string) string {
+			return head + "SELECT * FROM " + unnest + tail.String()
+		})
+	} else {
+		err = t.execValues(ctx, head+"VALUES ", tail.String(), len(u.Columns), len(rows), rows)
+	}
+	if err != nil {
+		return fmt.Errorf("upsert %d rows into %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+// DeleteRows deletes from table (mapped through Tx.Table) every row whose
+// columns equal one of rows (each with the values of columns, in order).
+func (t *Tx) DeleteRows(ctx context.Context, table string, columns []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	table = t.Table(table)
+	var err error
+	if t.dialect == database.Postgres {
+		var on strings.Builder
+		for i, c := range columns {
+			if i > 0 {
+				on.WriteString(" AND ")
+			}
+			on.WriteString("t." + c + " = d." + c)
+		}
+		err = t.execArrays(ctx, table, columns, rows, func(unnest string) string {
+			return "DELETE FROM " + table + " AS t USING " + unnest + " AS d(" + strings.Join(columns, ", ") + ") WHERE " + on.String()
+		})
+	} else {
+		head := "DELETE FROM " + table + " WHERE (" + strings.Join(columns, ", ") + ") IN (VALUES "
+		err = t.execValues(ctx, head, ")", len(columns), sqliteMaxCompound, rows)
+	}
+	if err != nil {
+		return fmt.Errorf("delete %d rows from %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+// execArrays runs the statement stmt builds around `unnest($1::type[], …)`
+// (PostgreSQL), with one array of values per column.
+func (t *Tx) execArrays(ctx context.Context, table string, columns []string, rows [][]any, stmt func(unnest string) string) error {
+	types, err := t.columnTypes(ctx, table)
+	if err != nil {
+		return err
+	}
+	arrays := make([]any, len(columns))
+	var b strings.Builder
+	b.WriteString("unnest(")
+	for j, c := range columns {
+		typ, ok := types[c]
+		if !ok {
+			return fmt.Errorf("table %s has no column %s", table, c)
+		}
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(j+1) + "::" + typ + "[]")
+		col := make([]any, len(rows))
+		for i, r := range rows {
+			if len(r) != len(columns) {
+				return fmt.Errorf("row %d has %d values, want %d", i, len(r), len(columns))
+			}
+			col[i] = r[j]
+		}
+		arrays[j] = col
+	}
+	b.WriteString(")")
+	_, err = t.tx.ExecContext(ctx, stmt(b.String()), arrays...)
+	return err
+}
+
+// execValues runs head + (?, …), (?, …) … + tail for rows of width values
+// (SQLite), in as few statements of at most maxRows rows as its parameter
+// limit allows.
+func (t *Tx) execValues(ctx context.Context, head, tail string, width, maxRows int, rows [][]any) error {
+	per := max(1, min(maxRows, sqliteMaxParams/width))
+	var b strings.Builder
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		b.Reset()
+		b.WriteString(head)
+		args := make([]any, 0, len(chunk)*width)
+		for i, r := range chunk {
+			if len(r) != width {
+				return fmt.Errorf("row %d has %d values, want %d", start+i, len(r), width)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j := range width {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteByte('?')
+			}
+			b.WriteByte(')')
+			args = append(args, r...)
+		}
+		b.WriteString(tail)
+		if _, err := t.tx.ExecContext(ctx, t.tx.Rebind(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// columnTypes returns the SQL types of table's columns (PostgreSQL), read
+// from the catalog once per table and consumer.
+func (t *Tx) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+	if t.types == nil {
+		t.types = &columnTypeCache{}
+	}
+	return t.types.get(ctx, t.tx, table)
+}
+
+// columnTypeCache holds the column types of the tables a consumer writes
+// (live tables and replay copies have the same). Safe for concurrent use.
+type columnTypeCache struct {
+	mu      sync.Mutex
+	byTable map[string]map[string]string
+}
+
+func (c *columnTypeCache) get(ctx context.Context, tx *sqlx.Tx, table string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if types, ok := c.byTable[table]; ok {
+		return types, nil
+	}
+	var cols []struct {
+		Name string `db:"attname"`
+		Type string `db:"type"`
+	}
+	err := tx.SelectContext(ctx, &cols, `SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a
+		WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, table)
+	if err != nil {
+		return nil, fmt.Errorf("read column types of %s: %w", table, err)
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("read column types of %s: no such table", table)
+	}
+	types := make(map[string]string, len(cols))
+	for _, col := range cols {
+		types[col.Name] = col.Type
+	}
+	if c.byTable == nil {
+		c.byTable = map[string]map[string]string{}
+	}
+	c.byTable[table] = types
+	return types, nil
+}

@@ -192,4 +192,8 @@ func TestPostgresOutage(t *testing.T) {
 	if acked.Load() == 0 {
 		t.Error("no write was acknowledged during the test")
 	}
+	// Every read model equals a rebuild from the log.
+	if r := cli("projections", "verify", "--all"); r.code != 0 {
+		t.Fatalf("projections verify --all after the outage: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

@@ -142,6 +142,9 @@ func TestKilledReplayShadows(t *testing.T) {
 			t.Fatalf("after the replay: %+v", found)
 		}
 		assertLive("after the replay that was kept running")
+		if r := runBinary(t, bin, dir, env, "projections", "verify", "--all"); r.code != 0 || !strings.Contains(r.stdout, "tenants: clean") {
+			t.Fatalf("projections verify --all after the killed replays: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
 	})
 }
 

@@ -93,24 +93,15 @@ func (c *cli) projectionsReplay() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			var targets []relay.Consumer
-			if all {
-				for _, cs := range a.consumers {
-					if cs.Kind == relay.KindProjection || includeReactors {
-						targets = append(targets, cs)
-					}
+			var refuseReactor func(string) error
+			if !includeReactors {
+				refuseReactor = func(n string) error {
+					return fmt.Errorf("%s is a reactor: replaying it repeats its side effects; add --include-reactors if you mean it", n)
 				}
-			} else {
-				for _, n := range args {
-					cs, ok := a.consumer(n)
-					if !ok {
-						return usagef("unknown projection %q (see rustok projections list)", n)
-					}
-					if cs.Kind == relay.KindReactor && !includeReactors {
-						return fmt.Errorf("%s is a reactor: replaying it repeats its side effects; add --include-reactors if you mean it", n)
-					}
-					targets = append(targets, cs)
-				}
+			}
+			targets, err := a.consumersNamed(all, args, refuseReactor)
+			if err != nil {
+				return err
 			}
 			if !yes {
 				names := make([]string, len(targets))
@@ -160,24 +151,11 @@ live read model. Prints the rows that differ; exits 1 when any does.`,
 				return err
 			}
 			defer a.Close()
-			var targets []relay.Consumer
-			if all {
-				for _, cs := range a.consumers {
-					if cs.Kind == relay.KindProjection {
-						targets = append(targets, cs)
-					}
-				}
-			} else {
-				for _, n := range args {
-					cs, ok := a.consumer(n)
-					if !ok {
-						return usagef("unknown projection %q (see rustok projections list)", n)
-					}
-					if cs.Kind == relay.KindReactor {
-						return usagef("%s is a reactor: it has no read model to verify", n)
-					}
-					targets = append(targets, cs)
-				}
+			targets, err := a.consumersNamed(all, args, func(n string) error {
+				return usagef("%s is a reactor: it has no read model to verify", n)
+			})
+			if err != nil {
+				return err
 			}
 			rp, err := relay.NewReplayer(a.store, a.relayConfig, a.logger, a.relayMetrics)
 			if err != nil {
@@ -312,4 +290,31 @@ func (p *eventProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// consumersNamed returns the consumer groups a replay or verify works on:
+// with all, every projection (and every reactor when refuseReactor is nil);
+// else the named ones, in order. An unknown name is a usage error; a named
+// reactor is refuseReactor's error, unless refuseReactor is nil.
+func (a *app) consumersNamed(all bool, names []string, refuseReactor func(name string) error) ([]relay.Consumer, error) {
+	var targets []relay.Consumer
+	if all {
+		for _, cs := range a.consumers {
+			if cs.Kind == relay.KindProjection || refuseReactor == nil {
+				targets = append(targets, cs)
+			}
+		}
+		return targets, nil
+	}
+	for _, n := range names {
+		cs, ok := a.consumer(n)
+		if !ok {
+			return nil, usagef("unknown projection %q (see rustok projections list)", n)
+		}
+		if cs.Kind == relay.KindReactor && refuseReactor != nil {
+			return nil, refuseReactor(n)
+		}
+		targets = append(targets, cs)
+	}
+	return targets, nil
 }

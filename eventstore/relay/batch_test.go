@@ -194,6 +194,10 @@ func TestFoldPoisonInABatchOf1000(t *testing.T) {
 					}
 					last = e.append(t, fmt.Sprint("s", s), 0, evs...)
 				}
+				// On PostgreSQL the relay reads only below the cluster's xid
+				// fence, which other tests' open transactions hold back:
+				// wait until the 1000 events are all readable.
+				waitReadable(t, e.store, 1000)
 				e.start(t, relay.Config{BatchSize: 1000, PollInterval: 50 * time.Millisecond, RetryBackoff: time.Millisecond, DeadLetterAfter: 3}, p.consumer("poison"))
 				e.waitReached(t, "poison", last.Position)
 
@@ -489,4 +493,24 @@ func TestBulkStatements(t *testing.T) {
 			t.Fatalf("rows %d, bodies %v, selected %d; want 11400, 10 v3 and 11390 v2, 1900", total, bodies, count)
 		}
 	})
+}
+
+// waitReadable waits until the relay's read of the log (below the
+// PostgreSQL xid fence) returns n events.
+func waitReadable(t *testing.T, store *eventstore.Store, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		evs, err := store.ReadAll(context.Background(), eventstore.Cursor{}, n+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) == n {
+			return
+		}
+		if len(evs) > n || time.Now().After(deadline) {
+			t.Fatalf("the log holds %d readable events, want %d", len(evs), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -166,9 +166,7 @@ func Open(ctx context.Context, raw string, opts Options) (*DB, error) {
 		db.SetMaxIdleConns(opts.MaxOpenConns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
+	if err := ping(ctx, db, t.Dialect); err != nil {
 		_ = db.Close()
 		if t.Dialect == Postgres {
 			return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", config.RedactURL(raw), config.RedactError(oneLine{err}, raw))
@@ -330,6 +328,37 @@ func (t *WriteTx) end() {
 		t.done = true
 		t.db.release()
 	}
+}
+
+// sqliteOpenBusyWait bounds how long opening a SQLite database retries
+// SQLITE_BUSY: as long as its busy_timeout.
+const sqliteOpenBusyWait = 10 * time.Second
+
+// ping checks the first connection. On SQLite, the pragmas of a new
+// connection may fail with SQLITE_BUSY without waiting for the busy timeout
+// (switching a new file to WAL while another process opens it too: SQLite
+// answers a possible deadlock at once); such an open is retried.
+func ping(ctx context.Context, db *sqlx.DB, d Dialect) error {
+	deadline := time.Now().Add(sqliteOpenBusyWait)
+	for {
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := db.PingContext(pingCtx)
+		cancel()
+		if err == nil || d != SQLite || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var sqliteErr interface{ Code() int }
+	return errors.As(err, &sqliteErr) && sqliteErr.Code()&0xff == 5
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation on either dialect.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,8 +141,15 @@ func (s *Store) Append(ctx context.Context, stream Stream, expectedVersion int64
 	for attempt := 1; ; attempt++ {
 		res, err = s.appendOnce(ctx, stream, expectedVersion, rows, req)
 		// With AnyVersion a lost race for the next version is not the caller's
-		// conflict: try again at the new version (bounded).
-		if expectedVersion == AnyVersion && errors.Is(err, ErrConcurrencyConflict) && attempt < 10 {
+		// conflict: try again at the new version, bounded, after a short
+		// random pause once the races repeat (many writers on one hot stream
+		// on a loaded machine lost ten in a row).
+		if expectedVersion == AnyVersion && errors.Is(err, ErrConcurrencyConflict) && attempt < maxAnyVersionAttempts {
+			if attempt >= 3 {
+				if werr := sleepCtx(ctx, time.Duration(rand.Int64N(int64(attempt)*int64(time.Millisecond)))); werr != nil {
+					return Result{}, fmt.Errorf("append %s: %w", stream, errors.Join(err, werr))
+				}
+			}
 			continue
 		}
 		break
@@ -542,3 +550,19 @@ func ScanEvent(row Scanner) (Event, error) {
 
 var _ Queryer = (*sqlx.DB)(nil)
 var _ Queryer = (*sqlx.Tx)(nil)
+
+// maxAnyVersionAttempts bounds the attempts of an AnyVersion append that
+// keeps losing the race for the stream's next version.
+const maxAnyVersionAttempts = 50
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

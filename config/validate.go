@@ -201,8 +201,9 @@ func isVisibleASCII(s string) bool {
 	return true
 }
 
-// minJWTSecret is the shortest HS256 secret production accepts, in bytes:
-// the size of the HMAC-SHA256 key (RFC 7518, section 3.2).
+// minJWTSecret is the shortest HS256 secret accepted, in bytes, in every
+// environment: the size of the HMAC-SHA256 key (RFC 7518, section 3.2),
+// below which go-jose refuses to sign (platform/token).
 const minJWTSecret = 32
 
 func (v *validator) jwt(j JWT, production bool) {
@@ -211,6 +212,10 @@ func (v *validator) jwt(j JWT, production bool) {
 		switch {
 		case production && len(j.Secret) < minJWTSecret:
 			v.add("auth.jwt.secret", "must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)")
+		case j.Secret == "":
+			v.add("auth.jwt.secret", "must be set when auth.jwt.algorithm is HS256")
+		case len(j.Secret) < minJWTSecret:
+			v.add("auth.jwt.secret", "must be at least 32 bytes, got %d (set RUSTOK_JWT_SECRET; `openssl rand -base64 32` makes one)", len(j.Secret))
 		case production && j.Secret == devJWTSecret:
 			v.add("auth.jwt.secret", "must not be the development secret in production (set RUSTOK_JWT_SECRET)")
 		case production:
@@ -218,8 +223,6 @@ func (v *validator) jwt(j JWT, production bool) {
 				v.add("auth.jwt.secret", "is too predictable for production: %s; "+
 					"use random bytes, such as the output of `openssl rand -base64 32` (set RUSTOK_JWT_SECRET)", reason)
 			}
-		case j.Secret == "":
-			v.add("auth.jwt.secret", "must be set when auth.jwt.algorithm is HS256")
 		}
 	case "EdDSA":
 		if len(j.Keys) == 0 {

@@ -150,8 +150,9 @@ func TestValidate(t *testing.T) {
 			wantErr: "auth.jwt.secret: must be set when auth.jwt.algorithm is HS256",
 		},
 		{
-			name:   "short secret outside production",
-			change: func(c *config.Config) { c.Auth.JWT.Secret = "short" },
+			name:    "short secret outside production",
+			change:  func(c *config.Config) { c.Auth.JWT.Secret = "short" },
+			wantErr: "auth.jwt.secret: must be at least 32 bytes, got 5 (set RUSTOK_JWT_SECRET; `openssl rand -base64 32` makes one)",
 		},
 		{
 			name: "short secret in production",

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/eventstore"
 )
@@ -53,7 +55,7 @@ func AppendError(err error) error {
 }
 
 func reservationConflict(r *eventstore.ReservationError) *domain.Error {
-	value := r.Value
+	value := withoutTenant(r.Value)
 	if len(value) > maxValueInMessage {
 		value = value[:maxValueInMessage] + "…"
 	}
@@ -74,4 +76,15 @@ func reservationConflict(r *eventstore.ReservationError) *domain.Error {
 		e.Field = name
 	}
 	return e
+}
+
+// withoutTenant returns a per-tenant reservation value without its tenant:
+// values unique within a tenant are reserved as "<tenant id>/<value>" (see
+// user.EmailReservation), and the client knows its tenant.
+func withoutTenant(value string) string {
+	id, rest, ok := strings.Cut(value, "/")
+	if ok && len(id) == 36 && uuid.Validate(id) == nil {
+		return rest
+	}
+	return value
 }

@@ -53,6 +53,8 @@ func TestAppendError(t *testing.T) {
 			wantMsg: `domain "shop.example.com" is already used by another tenant`, wantField: "domains", wantIs: []error{eventstore.ErrReserved}},
 		{name: "another scope names its last part", err: reserved("user.email", "a@b.c"), wantCode: domain.CodeConflict,
 			wantMsg: `email "a@b.c" is already taken`, wantField: "email", wantIs: []error{eventstore.ErrReserved}},
+		{name: "a per-tenant value is shown without its tenant", err: reserved("user.email", "0b5e3f5c-8a9b-4c1d-9e2f-3a4b5c6d7e8f/ann@example.com"), wantCode: domain.CodeConflict,
+			wantMsg: `email "ann@example.com" is already taken`, wantField: "email", wantIs: []error{eventstore.ErrReserved}},
 		{name: "a long value is clipped", err: reserved("page.slug", strings.Repeat("x", 500)), wantCode: domain.CodeConflict,
 			wantMsg: `slug "` + strings.Repeat("x", 100) + `…" is already taken`, wantField: "slug"},
 		{name: "any other error is unchanged", err: other, wantCode: domain.CodeInternal, wantMsg: "internal error", wantIs: []error{other}},

@@ -1,6 +1,8 @@
 // Package commands is the kit every command handler shares: the Handler
 // interface and its Result, the decorators that time, count and log every
-// command (Decorate), and AppendError, which turns event store refusals into
+// command (Decorate), Repository, the one aggregate repository (load an
+// aggregate from its stream, append a decision's events at the version
+// loaded), and AppendError, which turns event store refusals into
 // application errors a client can act on.
 //
 // A module's command package (commands/tenant, commands/commerce, ...)

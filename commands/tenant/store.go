@@ -13,16 +13,7 @@ import (
 
 // Store is the part of the event store the tenant handlers use;
 // *eventstore.Store implements it.
-type Store interface {
-	// Append appends events to a stream at an expected version (see
-	// eventstore.Store.Append).
-	Append(ctx context.Context, stream eventstore.Stream, expectedVersion int64, events []eventstore.NewEvent, opts ...eventstore.AppendOption) (eventstore.Result, error)
-	// Load returns a stream's events in version order; empty when the
-	// stream does not exist.
-	Load(ctx context.Context, streamType, streamID string) ([]eventstore.Event, error)
-	// ReservationHolder returns the id of the stream holding (scope, value).
-	ReservationHolder(ctx context.Context, scope, value string) (streamID string, found bool, err error)
-}
+type Store = commands.Store
 
 // ErrInvalidTenant (BAD_USER_INPUT, field tenant) is returned, wrapping the
 // identifier error of domain/tenant (errors.Is tenant.ErrInvalidIdentifier),
@@ -56,46 +47,24 @@ func resolve(ctx context.Context, store Store, ident string) (string, error) {
 	return holder, nil
 }
 
+// repository is the tenants' aggregate repository on store.
+func repository(store Store) commands.Repository[*tenant.Tenant, tenant.Event] {
+	return commands.Repository[*tenant.Tenant, tenant.Event]{
+		Store: store, StreamType: tenant.StreamType, Decode: tenant.Decode, Fold: tenant.Load, NotFound: tenant.ErrNotFound,
+	}
+}
+
 // load rebuilds tenant id from its stream and returns it with the stream
 // version to expect when appending. A missing stream is tenant.ErrNotFound.
 func load(ctx context.Context, store Store, id string) (*tenant.Tenant, int64, error) {
-	stored, err := store.Load(ctx, tenant.StreamType, id)
-	if err != nil {
-		return nil, 0, fmt.Errorf("load tenant %s: %w", id, err)
-	}
-	if len(stored) == 0 {
-		return nil, 0, fmt.Errorf("tenant %s: %w", id, tenant.ErrNotFound)
-	}
-	history := make([]tenant.Event, len(stored))
-	for i, e := range stored {
-		if history[i], err = tenant.Decode(e.Type, e.SchemaVersion, e.Payload); err != nil {
-			return nil, 0, fmt.Errorf("load tenant %s: event %d: %w", id, e.Version, err)
-		}
-	}
-	t, err := tenant.Load(history)
-	if err != nil {
-		return nil, 0, fmt.Errorf("load tenant %s: %w", id, err)
-	}
-	return t, stored[len(stored)-1].Version, nil
+	return repository(store).Load(ctx, id)
 }
 
 // appendEvents appends the events of one decision to tenant id's stream at
-// version expected. No events is a no-op: nothing is appended and the
-// position is 0. Append refusals become application errors
-// (commands.AppendError).
+// version expected (see commands.Repository.Append: no events is a no-op,
+// refusals become application errors).
 func appendEvents(ctx context.Context, store Store, id string, expected int64, events []tenant.Event, opts ...eventstore.AppendOption) (commands.Result, error) {
-	if len(events) == 0 {
-		return commands.Result{}, nil
-	}
-	records := make([]eventstore.NewEvent, len(events))
-	for i, e := range events {
-		records[i] = eventstore.Record(e)
-	}
-	res, err := store.Append(ctx, stream(id), expected, records, opts...)
-	if err != nil {
-		return commands.Result{}, commands.AppendError(err)
-	}
-	return commands.Result{Position: res.Position}, nil
+	return repository(store).Append(ctx, stream(id), expected, events, opts...)
 }
 
 // change runs the common shape of a command on one existing tenant that

@@ -1,0 +1,4 @@
+package session
+
+// CleanupInChunks is Cleanup with chunks of the given size.
+var CleanupInChunks = cleanup

@@ -18,7 +18,9 @@ import (
 	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/migrations"
 	"github.com/rustok/rustok/platform/database"
+	sessionproj "github.com/rustok/rustok/projections/session"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
+	userproj "github.com/rustok/rustok/projections/user"
 )
 
 // app is everything a command needs, built once by build in dependency
@@ -47,6 +49,8 @@ type buildOptions struct {
 func consumers() []relay.Consumer {
 	return []relay.Consumer{
 		tenantproj.Projection(),
+		userproj.Projection(),
+		sessionproj.Projection(),
 	}
 }
 

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +13,9 @@ import (
 
 	"github.com/rustok/rustok/domain/session"
 	"github.com/rustok/rustok/eventstore"
-	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/database/dbtest"
+	"github.com/rustok/rustok/projections/projectiontest"
 	sessionproj "github.com/rustok/rustok/projections/session"
 )
 
@@ -26,7 +24,9 @@ var t0 = time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)
 
 func minute(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
 
-var fast = relay.Config{PollInterval: 20 * time.Millisecond, RetryInterval: 20 * time.Millisecond, RetryBackoff: time.Millisecond, DeadLetterAfter: 2}
+// sessions is the sessions projection as its tests see it.
+var sessions = projectiontest.Projection[readModel]{Consumer: sessionproj.Projection, Snapshot: snapshot,
+	Diff: func(got, want readModel) string { return projectiontest.DiffRows("session", got, want) }}
 
 // sessionRow is a row of rm_sessions as the test compares it (RevokedAt zero
 // and RevokeReason empty for NULL).
@@ -45,23 +45,16 @@ type readModel map[string]sessionRow
 
 func snapshot(tb testing.TB, db *database.DB) readModel {
 	tb.Helper()
-	rows, err := db.Queryx(`SELECT id, tenant_id, user_id, ip, user_agent, generation, started_at, last_seen_at, expires_at,
-		revoked_at, revoke_reason, ended_at, version FROM rm_sessions`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
 	m := readModel{}
-	for rows.Next() {
+	projectiontest.EachRow(tb, db, `SELECT id, tenant_id, user_id, ip, user_agent, generation, started_at, last_seen_at, expires_at,
+		revoked_at, revoke_reason, ended_at, version FROM rm_sessions`, func(scan func(...any)) {
 		var (
 			r                                                    sessionRow
 			startedAt, lastSeenAt, expiresAt, revokedAt, endedAt database.Time
 			reason                                               *string
 		)
-		if err := rows.Scan(&r.ID, &r.TenantID, &r.UserID, &r.IP, &r.UserAgent, &r.Generation, &startedAt, &lastSeenAt, &expiresAt,
-			&revokedAt, &reason, &endedAt, &r.Version); err != nil {
-			tb.Fatal(err)
-		}
+		scan(&r.ID, &r.TenantID, &r.UserID, &r.IP, &r.UserAgent, &r.Generation, &startedAt, &lastSeenAt, &expiresAt,
+			&revokedAt, &reason, &endedAt, &r.Version)
 		r.StartedAt, r.LastSeenAt, r.ExpiresAt, r.RevokedAt, r.EndedAt = startedAt.Time, lastSeenAt.Time, expiresAt.Time, revokedAt.Time, endedAt.Time
 		if reason != nil {
 			if *reason == "" || r.RevokedAt.IsZero() {
@@ -72,10 +65,7 @@ func snapshot(tb testing.TB, db *database.DB) readModel {
 			tb.Errorf("session %s: revoked at %v without a reason", r.ID, r.RevokedAt)
 		}
 		m[r.ID] = r
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
+	})
 	return m
 }
 
@@ -96,45 +86,11 @@ func expectedRow(s *session.Session, revokedAt time.Time) sessionRow {
 	return r
 }
 
-func newStore(tb testing.TB, dbURL string) (*database.DB, *eventstore.Store) {
-	tb.Helper()
-	db := dbtest.OpenURL(tb, dbURL)
-	store, err := eventstore.New(db, eventstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db, store
-}
-
-// catchUp applies the projection in this goroutine until it has processed
-// position last, and returns how many events it applied.
-func catchUp(tb testing.TB, store *eventstore.Store, last int64) int64 {
-	tb.Helper()
-	n, err := relay.CatchUpTo(context.Background(), store, sessionproj.Projection(), fast, last, 30*time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
-
-func deadLetters(tb testing.TB, db *database.DB) []string {
-	tb.Helper()
-	var errs []string
-	if err := db.Select(&errs, `SELECT error FROM dead_letters ORDER BY id`); err != nil {
-		tb.Fatal(err)
-	}
-	return errs
-}
-
 // appendEvents appends events to session id's stream of tenant at version
 // and returns the position of the last.
 func appendEvents(tb testing.TB, store *eventstore.Store, tenant, id string, version int64, events []session.Event) int64 {
 	tb.Helper()
-	recs := make([]eventstore.NewEvent, len(events))
-	for i, e := range events {
-		recs[i] = eventstore.Record(e)
-	}
-	res, err := store.Append(context.Background(), eventstore.Stream{Type: session.StreamType, ID: id, TenantID: tenant}, version, recs)
+	res, err := store.Append(context.Background(), eventstore.Stream{Type: session.StreamType, ID: id, TenantID: tenant}, version, projectiontest.Records(events))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -214,23 +170,7 @@ func history(tb testing.TB, store *eventstore.Store) (last int64, want readModel
 
 func TestProjectionThroughTheRunner(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		runner, stop := startRunner(t, store, fast)
-		last, want := history(t, store)
-		runner.Wake()
-		ok, err := relay.NewWaiter(db, runner.Progress()).WaitFor(context.Background(), last, []string{sessionproj.Name}, 30*time.Second)
-		if err != nil || !ok {
-			t.Fatalf("projection did not reach position %d: %v", last, err)
-		}
-		stop()
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model =\n%+v\nwant\n%+v", got, want)
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-	})
+	sessions.ThroughTheRunner(t, history)
 }
 
 // TestNoTokenHashInTheReadModel: no column of rm_sessions holds a refresh
@@ -238,10 +178,10 @@ func TestProjectionThroughTheRunner(t *testing.T) {
 func TestNoTokenHashInTheReadModel(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		last, _ := history(t, store)
-		catchUp(t, store, last)
-		rows, err := db.Queryx(`SELECT * FROM rm_sessions`)
+		e := sessions.Open(t, dbURL)
+		last, _ := history(t, e.Store)
+		e.CatchUp(0, last)
+		rows, err := e.DB.Queryx(`SELECT * FROM rm_sessions`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,53 +214,20 @@ func TestNoTokenHashInTheReadModel(t *testing.T) {
 
 func TestRedeliveryChangesNothing(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		last, want := history(t, store)
-		catchUp(t, store, last)
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Fatalf("read model after the first delivery =\n%+v\nwant\n%+v", got, want)
-		}
-		// Forget the checkpoint: every event is delivered a second time.
-		if _, err := db.Exec(db.Rebind(`DELETE FROM consumer_offsets WHERE consumer_group = ?`), sessionproj.Name); err != nil {
-			t.Fatal(err)
-		}
-		if n := catchUp(t, store, last); n != 8 {
-			t.Errorf("redelivered %d events, want all 8", n)
-		}
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model after redelivery =\n%+v\nwant\n%+v", got, want)
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-	})
+	sessions.RedeliveryChangesNothing(t, history, 8)
 }
 
 func TestReplayRebuildsTheSameReadModel(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		last, want := history(t, store)
-		catchUp(t, store, last)
-		r, err := relay.NewReplayer(store, fast, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Replay(context.Background(), sessionproj.Projection(), relay.ReplayOptions{BatchSize: 3}); err != nil {
-			t.Fatal(err)
-		}
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model after replay =\n%+v\nwant\n%+v", got, want)
-		}
+	sessions.ReplayRebuilds(t, history, 3, func(e *projectiontest.Env[readModel]) {
 		// The replay copied the indexes too (the swap keeps them usable).
 		var n int
 		q := `SELECT count(*) FROM pg_indexes WHERE tablename = 'rm_sessions' AND schemaname = current_schema()`
-		if db.Dialect() == database.SQLite {
+		if e.DB.Dialect() == database.SQLite {
 			q = `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rm_sessions' AND sql IS NOT NULL`
 		}
-		if err := db.Get(&n, q); err != nil || n < 2 {
-			t.Errorf("rm_sessions has %d indexes after the replay (%v), want at least 2", n, err)
+		if err := e.DB.Get(&n, q); err != nil || n < 2 {
+			e.TB.Errorf("rm_sessions has %d indexes after the replay (%v), want at least 2", n, err)
 		}
 	})
 }
@@ -332,7 +239,8 @@ func TestReplayRebuildsTheSameReadModel(t *testing.T) {
 func TestEventsThatCannotApplyAreDeadLettered(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
+		e := sessions.Open(t, dbURL)
+		store := e.Store
 		tenant, user := uuid.NewString(), uuid.NewString()
 		orphan, revoked, stranger := uuid.NewString(), uuid.NewString(), uuid.NewString()
 		// orphan: a stream that starts with an event type the projection
@@ -362,45 +270,16 @@ func TestEventsThatCannotApplyAreDeadLettered(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := appendEvents(t, store, tenant, stranger, 0, evs)
-		catchUp(t, store, last)
-		dl := deadLetters(t, db)
+		e.CatchUp(0, last)
+		dl := e.DeadLetters()
 		if len(dl) != 3 || !strings.Contains(dl[0], sessionproj.ErrMissingRow.Error()) || !strings.Contains(dl[0], orphan) ||
 			!strings.Contains(dl[1], sessionproj.ErrInvalidHistory.Error()) || !strings.Contains(dl[1], revoked) ||
 			!strings.Contains(dl[2], sessionproj.ErrInvalidHistory.Error()) || !strings.Contains(dl[2], stranger) {
 			t.Fatalf("dead letters = %q, want the orphan's revocation (missing row), the refresh after the revocation and the stranger's start (invalid history)", dl)
 		}
-		got := snapshot(t, db)
+		got := e.Snapshot()
 		if len(got) != 1 || got[revoked].RevokeReason != "sign_out" || got[revoked].Version != 2 || got[revoked].Generation != 0 {
 			t.Errorf("read model = %+v, want only the revoked session, unchanged by the refresh", got)
 		}
 	})
-}
-
-func startRunner(tb testing.TB, store *eventstore.Store, cfg relay.Config) (*relay.Runner, func()) {
-	tb.Helper()
-	runner, err := relay.NewRunner(store, []relay.Consumer{sessionproj.Projection()}, cfg, slog.New(slog.DiscardHandler), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("runner: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	select {
-	case <-runner.Running():
-	case err := <-done:
-		tb.Fatalf("runner stopped: %v", err)
-	case <-time.After(20 * time.Second):
-		tb.Fatal("runner did not start")
-	}
-	return runner, stop
 }

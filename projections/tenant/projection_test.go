@@ -3,10 +3,7 @@ package tenant_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
-	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +12,9 @@ import (
 	"github.com/rustok/rustok/domain/module"
 	"github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
-	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/database/dbtest"
+	"github.com/rustok/rustok/projections/projectiontest"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
 )
 
@@ -26,7 +23,8 @@ var t0 = time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)
 
 func minute(n int) time.Time { return t0.Add(time.Duration(n) * time.Minute) }
 
-var fast = relay.Config{PollInterval: 20 * time.Millisecond, RetryInterval: 20 * time.Millisecond, RetryBackoff: time.Millisecond, DeadLetterAfter: 2}
+// tenants is the tenants projection as its tests see it.
+var tenants = projectiontest.Projection[readModel]{Consumer: tenantproj.Projection, Snapshot: snapshot, Diff: diff}
 
 // tenantRow is a row of rm_tenants as the test compares it.
 type tenantRow struct {
@@ -47,22 +45,15 @@ type readModel struct {
 
 func snapshot(tb testing.TB, db *database.DB) readModel {
 	tb.Helper()
-	rows, err := db.Queryx(`SELECT id, slug, name, status, domains, modules, default_locale, locales, settings, version, created_at, updated_at FROM rm_tenants`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
 	m := readModel{Tenants: map[string]tenantRow{}, Domains: map[string]string{}}
-	for rows.Next() {
+	projectiontest.EachRow(tb, db, `SELECT id, slug, name, status, domains, modules, default_locale, locales, settings, version, created_at, updated_at FROM rm_tenants`, func(scan func(...any)) {
 		var (
 			r                         tenantRow
 			domains, modules, locales string
 			settings                  string
 			createdAt, updatedAt      database.Time
 		)
-		if err := rows.Scan(&r.ID, &r.Slug, &r.Name, &r.Status, &domains, &modules, &r.DefaultLocale, &locales, &settings, &r.Version, &createdAt, &updatedAt); err != nil {
-			tb.Fatal(err)
-		}
+		scan(&r.ID, &r.Slug, &r.Name, &r.Status, &domains, &modules, &r.DefaultLocale, &locales, &settings, &r.Version, &createdAt, &updatedAt)
 		mustJSON(tb, domains, &r.Domains)
 		mustJSON(tb, modules, &r.Modules)
 		mustJSON(tb, locales, &r.Locales)
@@ -72,10 +63,7 @@ func snapshot(tb testing.TB, db *database.DB) readModel {
 		r.Settings = string(b)
 		r.CreatedAt, r.UpdatedAt = createdAt.Time, updatedAt.Time
 		m.Tenants[r.ID] = r
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
+	})
 	var hosts []struct {
 		Host     string `db:"host"`
 		TenantID string `db:"tenant_id"`
@@ -98,23 +86,19 @@ func mustJSON(tb testing.TB, s string, v any) {
 
 // history appends, through the event store, the events of two tenants
 // decided by the aggregate: alpha goes through every event type, and beta
-// takes the domain alpha gave up. It returns the ids, the last position and
-// the read model the events must give.
-func history(tb testing.TB, store *eventstore.Store) (alpha, beta string, last int64, want readModel) {
+// takes the domain alpha gave up. It returns the last position and the read
+// model the events must give.
+func history(tb testing.TB, store *eventstore.Store) (last int64, want readModel) {
 	tb.Helper()
 	reg, err := module.NewRegistry(module.Builtin()...)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	alpha, beta = uuid.NewString(), uuid.NewString()
+	alpha, beta := uuid.NewString(), uuid.NewString()
 	appendAll := func(id string, version int64, events []tenant.Event) {
 		tb.Helper()
-		recs := make([]eventstore.NewEvent, len(events))
-		for i, e := range events {
-			recs[i] = eventstore.Record(e)
-		}
-		res, err := store.Append(ctx, eventstore.Stream{Type: tenant.StreamType, ID: id, TenantID: id}, version, recs)
+		res, err := store.Append(ctx, eventstore.Stream{Type: tenant.StreamType, ID: id, TenantID: id}, version, projectiontest.Records(events))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -171,151 +155,45 @@ func history(tb testing.TB, store *eventstore.Store) (alpha, beta string, last i
 		},
 		Domains: map[string]string{"a.example.com": alpha, "a2.example.com": alpha, "shared.example.com": beta},
 	}
-	return alpha, beta, last, want
-}
-
-func newStore(tb testing.TB, dbURL string) (*database.DB, *eventstore.Store) {
-	tb.Helper()
-	db := dbtest.OpenURL(tb, dbURL)
-	store, err := eventstore.New(db, eventstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db, store
-}
-
-// catchUp applies the projection in this goroutine until it has processed
-// position last (relay.CatchUpTo), and returns how many events it applied.
-func catchUp(tb testing.TB, db *database.DB, store *eventstore.Store, last int64) int64 {
-	tb.Helper()
-	n, err := relay.CatchUpTo(context.Background(), store, tenantproj.Projection(), fast, last, 30*time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
-
-func deadLetters(tb testing.TB, db *database.DB) []string {
-	tb.Helper()
-	var errs []string
-	if err := db.Select(&errs, `SELECT error FROM dead_letters ORDER BY id`); err != nil {
-		tb.Fatal(err)
-	}
-	return errs
+	return last, want
 }
 
 func TestProjectionThroughTheRunner(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		runner, err := relay.NewRunner(store, []relay.Consumer{tenantproj.Projection()}, fast, slog.New(slog.DiscardHandler), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- runner.Run(ctx) }()
-		var once sync.Once
-		stop := func() {
-			once.Do(func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("runner: %v", err)
-				}
-			})
-		}
-		t.Cleanup(stop)
-		select {
-		case <-runner.Running():
-		case err := <-done:
-			t.Fatalf("runner stopped: %v", err)
-		case <-time.After(20 * time.Second):
-			t.Fatal("runner did not start")
-		}
-
-		_, _, last, want := history(t, store)
-		runner.Wake()
-		ok, err := relay.NewWaiter(db, runner.Progress()).WaitFor(context.Background(), last, []string{tenantproj.Name}, 30*time.Second)
-		if err != nil || !ok {
-			t.Fatalf("projection did not reach position %d: %v", last, err)
-		}
-		stop()
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model =\n%+v\nwant\n%+v", got, want)
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-	})
+	tenants.ThroughTheRunner(t, history)
 }
 
 func TestRedeliveryChangesNothing(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		_, _, last, want := history(t, store)
-		catchUp(t, db, store, last)
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Fatalf("read model after the first delivery =\n%+v\nwant\n%+v", got, want)
-		}
-		// Forget the checkpoint: every event is delivered a second time.
-		if _, err := db.Exec(db.Rebind(`DELETE FROM consumer_offsets WHERE consumer_group = ?`), tenantproj.Name); err != nil {
-			t.Fatal(err)
-		}
-		if n := catchUp(t, db, store, last); n != 14 {
-			t.Errorf("redelivered %d events, want all 14", n)
-		}
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model after redelivery =\n%+v\nwant\n%+v", got, want)
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-	})
+	tenants.RedeliveryChangesNothing(t, history, 14)
 }
 
 func TestReplayRebuildsTheSameReadModel(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		ctx := context.Background()
-		_, _, last, want := history(t, store)
-		catchUp(t, db, store, last)
-		r, err := relay.NewReplayer(store, fast, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := r.Replay(ctx, tenantproj.Projection(), relay.ReplayOptions{BatchSize: 4}); err != nil {
-			t.Fatal(err)
-		}
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Errorf("read model after replay =\n%+v\nwant\n%+v", got, want)
-		}
-	})
+	tenants.ReplayRebuilds(t, history, 4, nil)
 }
 
 func TestEventOfAMissingTenantIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
-		ctx := context.Background()
+		e := tenants.Open(t, dbURL)
 		id := uuid.NewString()
 		// A stream that starts with an event type the projection does not
 		// handle (skipped), so no row exists when tenant.updated arrives: that
 		// gap is dead-lettered, not silently ignored.
-		res, err := store.Append(ctx, eventstore.Stream{Type: tenant.StreamType, ID: id, TenantID: id}, 0, []eventstore.NewEvent{
+		res, err := e.Store.Append(context.Background(), eventstore.Stream{Type: tenant.StreamType, ID: id, TenantID: id}, 0, []eventstore.NewEvent{
 			{Type: "tenant.archived", SchemaVersion: 1, Payload: map[string]string{"tenant_id": id}},
 			eventstore.Record(tenant.Updated{TenantID: id, Name: "Orphan", At: minute(1)}),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		catchUp(t, db, store, res.Position)
-		dl := deadLetters(t, db)
+		e.CatchUp(0, res.Position)
+		dl := e.DeadLetters()
 		if len(dl) != 1 || !strings.Contains(dl[0], tenantproj.ErrMissingRow.Error()) {
 			t.Fatalf("dead letters = %v, want one for tenant.updated naming the missing row", dl)
 		}
-		if got := snapshot(t, db); len(got.Tenants) != 0 || len(got.Domains) != 0 {
+		if got := e.Snapshot(); len(got.Tenants) != 0 || len(got.Domains) != 0 {
 			t.Errorf("read model = %+v, want empty", got)
 		}
 	})

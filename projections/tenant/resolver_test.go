@@ -38,9 +38,10 @@ func (l readModelLoader) LoadTenant(ctx context.Context, key tenantcache.Key) (t
 func TestInvalidationDropsNegativeEntries(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		db, store := newStore(t, dbURL)
+		e := tenants.Open(t, dbURL)
+		store := e.Store
 		ctx := context.Background()
-		resolver, err := tenantcache.New(tenantcache.Config{}, readModelLoader{tenantqry.NewReader(db)}, nil, nil)
+		resolver, err := tenantcache.New(tenantcache.Config{}, readModelLoader{tenantqry.NewReader(e.DB)}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +68,7 @@ func TestInvalidationDropsNegativeEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		catchUp(t, db, store, res.Position)
+		e.CatchUp(0, res.Position)
 		for _, k := range keys {
 			if _, err := resolver.Resolve(ctx, k); !errors.Is(err, tenantcache.ErrNotFound) {
 				t.Fatalf("Resolve(%v) = %v: want the negative entry still cached before invalidation", k, err)
@@ -94,7 +95,7 @@ func TestInvalidationDropsNegativeEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		catchUp(t, db, store, res.Position)
+		e.CatchUp(0, res.Position)
 		stored, err = store.Load(ctx, tenant.StreamType, id)
 		if err != nil {
 			t.Fatal(err)

@@ -2,16 +2,8 @@ package user_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"log/slog"
-	"maps"
-	"reflect"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +15,7 @@ import (
 	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/database/dbtest"
+	"github.com/rustok/rustok/projections/projectiontest"
 	userproj "github.com/rustok/rustok/projections/user"
 	"github.com/rustok/rustok/projections/user/usertest"
 )
@@ -30,7 +23,9 @@ import (
 // t0 is when the history starts; each later event is a second on.
 var t0 = time.Date(2025, 3, 2, 10, 0, 0, 0, time.UTC)
 
-var fast = relay.Config{PollInterval: 20 * time.Millisecond, RetryInterval: 20 * time.Millisecond, RetryBackoff: time.Millisecond, DeadLetterAfter: 2}
+// users is the users projection as its tests see it.
+var users = projectiontest.Projection[readModel]{Consumer: userproj.Projection, Snapshot: snapshot,
+	Diff: func(got, want readModel) string { return projectiontest.DiffRows("user", got, want) }}
 
 // userRow is a row of rm_users as the test compares it.
 type userRow struct {
@@ -46,26 +41,16 @@ type readModel map[string]userRow
 
 func snapshot(tb testing.TB, db *database.DB) readModel {
 	tb.Helper()
-	rows, err := db.Queryx(`SELECT id, tenant_id, email, name, name_folded, role, status, email_verified_at, deleted, version, created_at, updated_at FROM rm_users`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer rows.Close()
 	m := readModel{}
-	for rows.Next() {
+	projectiontest.EachRow(tb, db, `SELECT id, tenant_id, email, name, name_folded, role, status, email_verified_at, deleted, version, created_at, updated_at FROM rm_users`, func(scan func(...any)) {
 		var (
 			r                              userRow
 			verified, createdAt, updatedAt database.Time
 		)
-		if err := rows.Scan(&r.ID, &r.TenantID, &r.Email, &r.Name, &r.NameFolded, &r.Role, &r.Status, &verified, &r.Deleted, &r.Version, &createdAt, &updatedAt); err != nil {
-			tb.Fatal(err)
-		}
+		scan(&r.ID, &r.TenantID, &r.Email, &r.Name, &r.NameFolded, &r.Role, &r.Status, &verified, &r.Deleted, &r.Version, &createdAt, &updatedAt)
 		r.EmailVerifiedAt, r.CreatedAt, r.UpdatedAt = verified.Time, createdAt.Time, updatedAt.Time
 		m[r.ID] = r
-	}
-	if err := rows.Err(); err != nil {
-		tb.Fatal(err)
-	}
+	})
 	return m
 }
 
@@ -85,35 +70,6 @@ func rowOf(u *user.User, updated time.Time) userRow {
 		Version: u.Version(), CreatedAt: u.RegisteredAt(), UpdatedAt: updated}
 }
 
-// checksum hashes a read model in a stable order.
-func checksum(m readModel) string {
-	h := sha256.New()
-	for _, id := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(h, "%+v\n", m[id])
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// diff describes the first rows in which two read models differ.
-func diff(got, want readModel) string {
-	var b strings.Builder
-	n := 0
-	for id, w := range want {
-		if g, ok := got[id]; !ok || g != w {
-			if n++; n <= 5 {
-				fmt.Fprintf(&b, "user %s:\n got  %+v\n want %+v\n", id, g, w)
-			}
-		}
-	}
-	for id := range got {
-		if _, ok := want[id]; !ok {
-			fmt.Fprintf(&b, "unexpected user %s\n", id)
-		}
-	}
-	fmt.Fprintf(&b, "(%d users differ)", n)
-	return b.String()
-}
-
 func generate(tb testing.TB, seed uint64, tenants, users, events int) *usertest.Workload {
 	tb.Helper()
 	w, err := usertest.Generate(seed, tenants, users, events, t0)
@@ -123,98 +79,6 @@ func generate(tb testing.TB, seed uint64, tenants, users, events int) *usertest.
 	return w
 }
 
-func newStore(tb testing.TB, dbURL string) (*database.DB, *eventstore.Store) {
-	tb.Helper()
-	db := dbtest.OpenURL(tb, dbURL)
-	store, err := eventstore.New(db, eventstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return db, store
-}
-
-// appendWorkload appends the commands in order and returns the last position.
-func appendWorkload(tb testing.TB, store *eventstore.Store, cmds []usertest.Command) int64 {
-	tb.Helper()
-	var last int64
-	for i, c := range cmds {
-		res, err := store.Append(context.Background(), c.Stream, c.Expected, c.Events, c.Options...)
-		if err != nil {
-			tb.Fatalf("command %d: %v", i, err)
-		}
-		last = res.Position
-	}
-	return last
-}
-
-// catchUpWith applies the projection in batches of batch events until it
-// has processed position last, and returns how many events it applied.
-func catchUpWith(tb testing.TB, store *eventstore.Store, batch int, last int64) int64 {
-	tb.Helper()
-	cfg := fast
-	cfg.BatchSize = batch
-	n, err := relay.CatchUpTo(context.Background(), store, userproj.Projection(), cfg, last, 60*time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return n
-}
-
-func rewind(tb testing.TB, db *database.DB, cur eventstore.Cursor) {
-	tb.Helper()
-	q, args := `UPDATE consumer_offsets SET offset_acked = ? WHERE consumer_group = ?`, []any{cur.Position, userproj.Name}
-	if db.Dialect() == database.Postgres {
-		q, args = `UPDATE consumer_offsets SET offset_acked = ?, last_processed_transaction_id = CAST(? AS xid8) WHERE consumer_group = ?`,
-			[]any{cur.Position, strconv.FormatUint(cur.TxID, 10), userproj.Name}
-	}
-	if _, err := db.Exec(db.Rebind(q), args...); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-func deadLetters(tb testing.TB, db *database.DB) []string {
-	tb.Helper()
-	var errs []string
-	if err := db.Select(&errs, `SELECT error FROM dead_letters ORDER BY id`); err != nil {
-		tb.Fatal(err)
-	}
-	return errs
-}
-
-func startRunner(tb testing.TB, store *eventstore.Store, cfg relay.Config) (*relay.Runner, func()) {
-	tb.Helper()
-	return startRunnerWith(tb, store, cfg, nil)
-}
-
-func startRunnerWith(tb testing.TB, store *eventstore.Store, cfg relay.Config, metrics *relay.Metrics) (*relay.Runner, func()) {
-	tb.Helper()
-	runner, err := relay.NewRunner(store, []relay.Consumer{userproj.Projection()}, cfg, slog.New(slog.DiscardHandler), metrics)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runner.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				tb.Errorf("runner: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	select {
-	case <-runner.Running():
-	case err := <-done:
-		tb.Fatalf("runner stopped: %v", err)
-	case <-time.After(20 * time.Second):
-		tb.Fatal("runner did not start")
-	}
-	return runner, stop
-}
-
 // TestBatchesMatchTheAggregates: a history of every event type over 60 users
 // of 3 tenants (emails handed over between users, the same addresses in
 // every tenant) gives the aggregates' state whether it arrives in one batch,
@@ -222,37 +86,17 @@ func startRunnerWith(tb testing.TB, store *eventstore.Store, cfg relay.Config, m
 func TestBatchesMatchTheAggregates(t *testing.T) {
 	t.Parallel()
 	w := generate(t, 1, 3, 60, 700)
-	types := map[string]int{}
+	types := projectiontest.EventTypes(w.Commands)
 	handovers := 0
 	for _, c := range w.Commands {
-		for _, e := range c.Events {
-			types[e.Type]++
-		}
-		if c.After >= 0 {
+		if len(c.After) > 0 {
 			handovers++
 		}
 	}
 	if len(types) != len(user.EventTypes()) || handovers == 0 {
 		t.Fatalf("the workload has %d event types (%v) and %d email handovers, want all %d and some", len(types), types, handovers, len(user.EventTypes()))
 	}
-	want := expected(w)
-	for _, batch := range []int{1000, 7, 1} {
-		t.Run(fmt.Sprint("batch ", batch), func(t *testing.T) {
-			t.Parallel()
-			dbtest.Run(t, func(t *testing.T, dbURL string) {
-				t.Parallel()
-				db, store := newStore(t, dbURL)
-				last := appendWorkload(t, store, w.Commands)
-				catchUpWith(t, store, batch, last)
-				if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-					t.Fatalf("read model differs from the aggregates:\n%s", diff(got, want))
-				}
-				if dl := deadLetters(t, db); len(dl) != 0 {
-					t.Errorf("dead letters: %v", dl)
-				}
-			})
-		})
-	}
+	users.BatchesMatch(t, w.Commands, expected(w))
 }
 
 // TestRedeliveredBatchesChangeNothing: with the checkpoint moved back (to the
@@ -261,77 +105,16 @@ func TestBatchesMatchTheAggregates(t *testing.T) {
 func TestRedeliveredBatchesChangeNothing(t *testing.T) {
 	t.Parallel()
 	w := generate(t, 2, 2, 30, 300)
-	want := expected(w)
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		t.Parallel()
-		db, store := newStore(t, dbURL)
-		last := appendWorkload(t, store, w.Commands)
-		catchUpWith(t, store, 100, last)
-		for _, tc := range []struct {
-			after, batch int
-		}{{0, 1000}, {0, 13}, {101, 1000}, {157, 29}, {299, 1}} {
-			cur := eventstore.Cursor{}
-			if tc.after > 0 {
-				evs, err := store.ReadAll(context.Background(), eventstore.Cursor{}, tc.after)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cur = evs[len(evs)-1].Cursor()
-			}
-			rewind(t, db, cur)
-			catchUpWith(t, store, tc.batch, last)
-			if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-				t.Fatalf("redelivery after event %d in batches of %d changed the read model:\n%s", tc.after, tc.batch, diff(got, want))
-			}
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-	})
+	users.RedeliveredBatchesChangeNothing(t, w.Commands, expected(w))
 }
 
 // TestReplayEqualsLiveDelivery: the read model the runner builds (batches of
-// at most 50) while four writers append concurrently has the checksum of the
-// aggregates' state, and so do replays in batches of 1000 and of 7.
+// at most 50) while four writers append concurrently is the aggregates'
+// state, and replays in batches of 1000 and of 7 give the same checksum.
 func TestReplayEqualsLiveDelivery(t *testing.T) {
 	t.Parallel()
 	w := generate(t, 3, 4, 80, 800)
-	want := checksum(expected(w))
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		t.Parallel()
-		db, store := newStore(t, dbURL)
-		cfg := fast
-		cfg.BatchSize = 50
-		runner, stop := startRunner(t, store, cfg)
-		last, err := w.AppendConcurrently(context.Background(), store, 4, func(eventstore.Result) { runner.Wake() })
-		if err != nil {
-			t.Fatal(err)
-		}
-		ok, err := relay.NewWaiter(db, runner.Progress()).WaitFor(context.Background(), last, []string{userproj.Name}, 60*time.Second)
-		if err != nil || !ok {
-			t.Fatalf("projection did not reach position %d: %v", last, err)
-		}
-		stop()
-		if live := snapshot(t, db); checksum(live) != want {
-			t.Fatalf("live read model differs from the aggregates:\n%s", diff(live, expected(w)))
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
-		r, err := relay.NewReplayer(store, fast, nil, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, batch := range []int{1000, 7} {
-			res, err := r.Replay(context.Background(), userproj.Projection(), relay.ReplayOptions{BatchSize: batch})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := checksum(snapshot(t, db)); got != want || res.Events != 800 {
-				t.Fatalf("replay in batches of %d: %d events, checksum %s, want 800 and %s", batch, res.Events, got, want)
-			}
-		}
-	})
+	users.ReplayEqualsLive(t, w.Commands, expected(w))
 }
 
 // TestPoisonInABatchOf1000: an event of a user who has no row, in the middle
@@ -339,24 +122,10 @@ func TestReplayEqualsLiveDelivery(t *testing.T) {
 func TestPoisonInABatchOf1000(t *testing.T) {
 	t.Parallel()
 	w := generate(t, 4, 3, 40, 999)
-	want := expected(w)
-	dbtest.Run(t, func(t *testing.T, dbURL string) {
-		t.Parallel()
-		db, store := newStore(t, dbURL)
-		orphan := uuid.NewString()
-		poison := usertest.Command{Stream: eventstore.Stream{Type: user.StreamType, ID: orphan, TenantID: w.Tenants[0]},
-			Events: []eventstore.NewEvent{eventstore.Record(user.RoleChanged{UserID: orphan, Role: user.RoleAdmin, PreviousRole: user.RoleCustomer, At: t0})}}
-		cmds := slices.Concat(w.Commands[:500], []usertest.Command{poison}, w.Commands[500:])
-		last := appendWorkload(t, store, cmds)
-		catchUpWith(t, store, 1000, last)
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Fatalf("read model differs from the aggregates:\n%s", diff(got, want))
-		}
-		dl := deadLetters(t, db)
-		if len(dl) != 1 || !strings.Contains(dl[0], userproj.ErrMissingRow.Error()) || !strings.Contains(dl[0], orphan) {
-			t.Fatalf("dead letters = %v, want one for the orphan's user.role_changed", dl)
-		}
-	})
+	orphan := uuid.NewString()
+	poison := projectiontest.Command{Stream: eventstore.Stream{Type: user.StreamType, ID: orphan, TenantID: w.Tenants[0]},
+		Events: []eventstore.NewEvent{eventstore.Record(user.RoleChanged{UserID: orphan, Role: user.RoleAdmin, PreviousRole: user.RoleCustomer, At: t0})}}
+	users.PoisonAlone(t, w.Commands, poison, expected(w), userproj.ErrMissingRow.Error(), orphan)
 }
 
 // decide appends, through the event store, the events a decision of u made
@@ -366,11 +135,7 @@ func decide(tb testing.TB, store *eventstore.Store, u *user.User, version int64,
 	if err != nil || len(evs) == 0 {
 		tb.Fatalf("decision: %v, %v", evs, err)
 	}
-	recs := make([]eventstore.NewEvent, len(evs))
-	for i, e := range evs {
-		recs[i] = eventstore.Record(e)
-	}
-	res, err := store.Append(context.Background(), eventstore.Stream{Type: user.StreamType, ID: u.ID(), TenantID: u.TenantID()}, version, recs, opts...)
+	res, err := store.Append(context.Background(), eventstore.Stream{Type: user.StreamType, ID: u.ID(), TenantID: u.TenantID()}, version, projectiontest.Records(evs), opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -402,14 +167,15 @@ func TestEmailHandoversInOneBatch(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
 		t.Parallel()
-		db, store := newStore(t, dbURL)
+		env := users.Open(t, dbURL)
+		store := env.Store
 		tenant := uuid.NewString()
 		at := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 		a, _ := register(t, store, tenant, "a@example.com", at(0))
 		b, _ := register(t, store, tenant, "b@example.com", at(1))
 		c, _ := register(t, store, tenant, "c@example.com", at(2))
 		e, last := register(t, store, tenant, "e@example.com", at(3))
-		catchUpWith(t, store, 1000, last)
+		env.CatchUp(1000, last)
 
 		// The takers appear first in the batch.
 		v := c.Version()
@@ -433,13 +199,10 @@ func TestEmailHandoversInOneBatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := fast
+		cfg := projectiontest.Fast
 		cfg.BatchSize = 1000
-		runner, stop := startRunnerWith(t, store, cfg, metrics)
-		ok, err := relay.NewWaiter(db, runner.Progress()).WaitFor(context.Background(), last, []string{userproj.Name}, 30*time.Second)
-		if err != nil || !ok {
-			t.Fatalf("projection did not reach position %d: %v", last, err)
-		}
+		runner, stop := env.StartRunner(cfg, metrics)
+		env.WaitFor(runner, last)
 		stop()
 		if n := testutil.ToFloat64(metrics.Errors.WithLabelValues(userproj.Name)); n != 0 {
 			t.Errorf("%v failed attempts, want none", n)
@@ -453,12 +216,8 @@ func TestEmailHandoversInOneBatch(t *testing.T) {
 			r.UpdatedAt = at(n)
 			want[id] = r
 		}
-		if got := snapshot(t, db); !reflect.DeepEqual(got, want) {
-			t.Fatalf("read model differs from the aggregates:\n%s", diff(got, want))
-		}
-		if dl := deadLetters(t, db); len(dl) != 0 {
-			t.Errorf("dead letters: %v", dl)
-		}
+		env.Require(want, "read model differs from the aggregates")
+		env.NoDeadLetters()
 	})
 }
 
@@ -469,10 +228,9 @@ func TestSecretsStayOutOfTheReadModel(t *testing.T) {
 	w := generate(t, 5, 2, 20, 200)
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
 		t.Parallel()
-		db, store := newStore(t, dbURL)
-		last := appendWorkload(t, store, w.Commands)
-		catchUpWith(t, store, 1000, last)
-		rows, err := db.Queryx(`SELECT * FROM rm_users`)
+		e := users.Open(t, dbURL)
+		e.CatchUp(1000, e.Append(w.Commands))
+		rows, err := e.DB.Queryx(`SELECT * FROM rm_users`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -512,21 +270,21 @@ func TestEventOfAMissingUserIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	dbtest.Run(t, func(t *testing.T, dbURL string) {
 		t.Parallel()
-		db, store := newStore(t, dbURL)
+		e := users.Open(t, dbURL)
 		id, tenant := uuid.NewString(), uuid.NewString()
-		res, err := store.Append(context.Background(), eventstore.Stream{Type: user.StreamType, ID: id, TenantID: tenant}, 0, []eventstore.NewEvent{
+		res, err := e.Store.Append(context.Background(), eventstore.Stream{Type: user.StreamType, ID: id, TenantID: tenant}, 0, []eventstore.NewEvent{
 			{Type: "user.imported", SchemaVersion: 1, Payload: map[string]string{"user_id": id}},
 			eventstore.Record(user.PasswordResetRequested{UserID: id, TokenHash: "$token$x", ExpiresAt: t0.Add(time.Hour), At: t0}),
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		catchUpWith(t, store, 100, res.Position)
-		dl := deadLetters(t, db)
+		e.CatchUp(100, res.Position)
+		dl := e.DeadLetters()
 		if len(dl) != 1 || !strings.Contains(dl[0], userproj.ErrMissingRow.Error()) || !strings.Contains(dl[0], user.TypePasswordResetRequested) {
 			t.Fatalf("dead letters = %v, want one for user.password_reset_requested naming the missing row", dl)
 		}
-		if got := snapshot(t, db); len(got) != 0 {
+		if got := e.Snapshot(); len(got) != 0 {
 			t.Errorf("read model = %+v, want empty", got)
 		}
 	})

@@ -11,11 +11,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/rustok/rustok/domain/session"
 	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/projections/projectiontest"
 )
 
 // Policy is the session policy of generated histories: sessions last an
@@ -25,14 +25,6 @@ var Policy = session.Policy{Lifetime: time.Hour, RefreshGrace: 30 * time.Second}
 
 // Step is the time between two decisions of a history.
 const Step = 7 * time.Second
-
-// Command is one append: the events one session decision produced, with the
-// stream version the decision saw.
-type Command struct {
-	Stream   eventstore.Stream
-	Expected int64
-	Events   []eventstore.NewEvent
-}
 
 // The outcomes a history counts (Workload.Outcomes), beside "revoke:<reason>"
 // for each revocation reason.
@@ -48,10 +40,11 @@ const (
 
 // Workload is a generated history.
 type Workload struct {
-	// Commands in the order they were decided. The commands of one session
-	// must be appended in this order; those of different sessions in any
-	// order.
-	Commands []Command
+	// Commands in the order they were decided, one per decision that
+	// produced events (sessions make no reservations). The commands of one
+	// session must be appended in this order; those of different sessions
+	// in any order.
+	Commands []projectiontest.Command
 	// Sessions are the aggregates after every command, by id.
 	Sessions map[string]*session.Session
 	// RevokedAt is when each revoked session was revoked, by id (the
@@ -87,7 +80,7 @@ func Generate(seed uint64, tenants, users, events int, start time.Time) (*Worklo
 		return nil, fmt.Errorf("sessiontest: %d tenants, %d users, %d events", tenants, users, events)
 	}
 	g := &generator{
-		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng: projectiontest.Rand(seed),
 		w: &Workload{
 			Sessions:  map[string]*session.Session{},
 			RevokedAt: map[string]time.Time{},
@@ -132,15 +125,7 @@ type generator struct {
 	lastRotated string
 }
 
-func (g *generator) uuid() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(g.rng.UintN(256))
-	}
-	b[6] = b[6]&0x0f | 0x70
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func (g *generator) uuid() string { return projectiontest.UUID(g.rng, 7) }
 
 func (g *generator) hash() string {
 	g.hashSeq++
@@ -295,73 +280,17 @@ func (g *generator) record(s *session.Session, version int64, evs []session.Even
 	if len(evs) == 0 {
 		return
 	}
-	recs := make([]eventstore.NewEvent, len(evs))
-	for i, e := range evs {
-		recs[i] = eventstore.Record(e)
-	}
-	g.w.Commands = append(g.w.Commands, Command{
+	g.w.Commands = append(g.w.Commands, projectiontest.Command{
 		Stream:   eventstore.Stream{Type: session.StreamType, ID: s.ID(), TenantID: s.TenantID()},
-		Expected: version, Events: recs,
+		Expected: version, Events: projectiontest.Records(evs),
 	})
-	g.w.Events += len(recs)
+	g.w.Events += len(evs)
 }
 
-// Append appends cmds in order and returns the last position.
-func Append(ctx context.Context, store *eventstore.Store, cmds []Command) (int64, error) {
-	var last int64
-	for i, c := range cmds {
-		res, err := store.Append(ctx, c.Stream, c.Expected, c.Events)
-		if err != nil {
-			return last, fmt.Errorf("command %d: %w", i, err)
-		}
-		last = res.Position
-	}
-	return last, nil
-}
-
-// AppendConcurrently appends w's commands with writers goroutines, each
-// taking the commands of its own sessions in order, as concurrent requests
-// would. It returns the highest position appended. onAppend, if set, is
-// called after each append.
-func (w *Workload) AppendConcurrently(ctx context.Context, store *eventstore.Store, writers int, onAppend func(eventstore.Result)) (int64, error) {
-	owner := map[string]int{}
-	for _, c := range w.Commands {
-		if _, ok := owner[c.Stream.ID]; !ok {
-			owner[c.Stream.ID] = len(owner) % writers
-		}
-	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		last int64
-		errs []error
-	)
-	for k := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, c := range w.Commands {
-				if owner[c.Stream.ID] != k {
-					continue
-				}
-				res, err := store.Append(ctx, c.Stream, c.Expected, c.Events)
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("command %d: %w", i, err))
-					mu.Unlock()
-					return
-				}
-				if onAppend != nil {
-					onAppend(res)
-				}
-				mu.Lock()
-				last = max(last, res.Position)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return last, errors.Join(errs...)
+// Append appends cmds in order (projectiontest.Append) and returns the last
+// position.
+func Append(ctx context.Context, store *eventstore.Store, cmds []projectiontest.Command) (int64, error) {
+	return projectiontest.Append(ctx, store, cmds)
 }
 
 // IDs returns the ids of w's sessions, sorted.

@@ -10,35 +10,24 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rustok/rustok/commands"
 	"github.com/rustok/rustok/domain/module"
 	"github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/projections/projectiontest"
 )
-
-// Command is one append: the events one tenant command decided, with the
-// stream version the command saw and the reservations the command layer
-// makes (slug and domains reserved, removed domains released).
-type Command struct {
-	Stream   eventstore.Stream
-	Expected int64
-	Events   []eventstore.NewEvent
-	Options  []eventstore.AppendOption
-	// After is the index of the command that must be appended before this
-	// one although it is another tenant's (the removal of a domain this one
-	// takes, which the reservation enforces), or -1.
-	After int
-}
 
 // Workload is a generated history.
 type Workload struct {
-	// Commands in the order they were decided. The commands of one tenant
-	// must be appended in this order; those of different tenants in any
-	// order that respects Command.After.
-	Commands []Command
+	// Commands in the order they were decided, one per tenant command, with
+	// the reservations the command layer makes (slug and domains reserved,
+	// removed domains released). The commands of one tenant must be
+	// appended in this order; those of different tenants in any order that
+	// respects Command.After (a tenant taking a domain waits for its
+	// removal from another).
+	Commands []projectiontest.Command
 	// Tenants are the aggregates after every command, by id.
 	Tenants map[string]*tenant.Tenant
 	// Created and Updated are the times of each tenant's first and last
@@ -88,7 +77,7 @@ func generate(seed uint64, tenants, events, sessions int, start time.Time) (*Wor
 		return nil, fmt.Errorf("tenanttest: module registry: %w", err)
 	}
 	g := &generator{
-		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng: projectiontest.Rand(seed),
 		reg: reg,
 		w: &Workload{
 			Tenants: make(map[string]*tenant.Tenant, tenants),
@@ -158,15 +147,7 @@ type generator struct {
 	hostSeq    int
 }
 
-func (g *generator) uuid() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(g.rng.UintN(256))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func (g *generator) uuid() string { return projectiontest.UUID(g.rng, 4) }
 
 func (g *generator) newHost() string {
 	g.hostSeq++
@@ -267,73 +248,16 @@ func (g *generator) change(at time.Time, id string) error {
 
 func (g *generator) record(t *tenant.Tenant, version int64, evs []tenant.Event, at time.Time, after int, opts []eventstore.AppendOption) {
 	g.w.Updated[t.ID()] = at.UTC()
-	recs := make([]eventstore.NewEvent, len(evs))
-	for i, e := range evs {
-		recs[i] = eventstore.Record(e)
-	}
-	g.w.Commands = append(g.w.Commands, Command{
+	g.w.Commands = append(g.w.Commands, projectiontest.Command{
 		Stream:   eventstore.Stream{Type: tenant.StreamType, ID: t.ID(), TenantID: t.ID()},
-		Expected: version, Events: recs, Options: opts, After: after,
+		Expected: version, Events: projectiontest.Records(evs), Options: opts, After: projectiontest.After(after),
 	})
-	g.w.Events += len(recs)
+	g.w.Events += len(evs)
 }
 
-// AppendConcurrently appends w's commands with writers goroutines, each
-// taking the commands of its own tenants in order and waiting for the
-// command named by After, as concurrent requests would. It returns the
-// highest position appended. onAppend, if set, is called after each append.
+// AppendConcurrently appends w's commands with writers goroutines
+// (projectiontest.AppendConcurrently) and returns the highest position
+// appended. onAppend, if set, is called after each append.
 func (w *Workload) AppendConcurrently(ctx context.Context, store *eventstore.Store, writers int, onAppend func(eventstore.Result)) (int64, error) {
-	done := make([]chan struct{}, len(w.Commands))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	owner := map[string]int{}
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		last    int64
-		errs    []error
-		stopped = make(chan struct{})
-		once    sync.Once
-	)
-	for _, c := range w.Commands {
-		if _, ok := owner[c.Stream.ID]; !ok {
-			owner[c.Stream.ID] = len(owner) % writers
-		}
-	}
-	for k := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, c := range w.Commands {
-				if owner[c.Stream.ID] != k {
-					continue
-				}
-				if c.After >= 0 {
-					select {
-					case <-done[c.After]:
-					case <-stopped:
-						return
-					}
-				}
-				res, err := store.Append(ctx, c.Stream, c.Expected, c.Events, c.Options...)
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("command %d: %w", i, err))
-					mu.Unlock()
-					once.Do(func() { close(stopped) })
-					return
-				}
-				close(done[i])
-				if onAppend != nil {
-					onAppend(res)
-				}
-				mu.Lock()
-				last = max(last, res.Position)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return last, errors.Join(errs...)
+	return projectiontest.AppendConcurrently(ctx, store, w.Commands, writers, onAppend)
 }

@@ -5,39 +5,26 @@
 package usertest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rustok/rustok/domain/user"
 	"github.com/rustok/rustok/eventstore"
+	"github.com/rustok/rustok/projections/projectiontest"
 )
-
-// Command is one append: the events one user command decided, with the
-// stream version the command saw and the email reservations the command
-// layer makes (reserved at registration, moved on an email change, released
-// on deletion).
-type Command struct {
-	Stream   eventstore.Stream
-	Expected int64
-	Events   []eventstore.NewEvent
-	Options  []eventstore.AppendOption
-	// After is the index of the command that must be appended before this
-	// one although it is another user's (the release of an email this one
-	// takes, which the reservation enforces), or -1.
-	After int
-}
 
 // Workload is a generated history.
 type Workload struct {
-	// Commands in the order they were decided. The commands of one user
-	// must be appended in this order; those of different users in any order
-	// that respects Command.After.
-	Commands []Command
+	// Commands in the order they were decided, one per user command, with
+	// the email reservations the command layer makes (reserved at
+	// registration, moved on an email change, released on deletion). The
+	// commands of one user must be appended in this order; those of
+	// different users in any order that respects Command.After (a user
+	// taking an email waits for its release by another).
+	Commands []projectiontest.Command
 	// Users are the aggregates after every command, by id.
 	Users map[string]*user.User
 	// Updated is, by user id, the time of the user's last event that the
@@ -66,7 +53,7 @@ func Generate(seed uint64, tenants, users, events int, start time.Time) (*Worklo
 		return nil, fmt.Errorf("usertest: %d events cannot register %d users in %d tenants", events, users, tenants)
 	}
 	g := &generator{
-		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		rng: projectiontest.Rand(seed),
 		w: &Workload{
 			Users:   make(map[string]*user.User, users),
 			Updated: make(map[string]time.Time, users),
@@ -117,15 +104,7 @@ type generator struct {
 	hashSeq int
 }
 
-func (g *generator) uuid() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(g.rng.UintN(256))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func (g *generator) uuid() string { return projectiontest.UUID(g.rng, 4) }
 
 func (g *generator) hash(kind string) string {
 	g.hashSeq++
@@ -259,76 +238,14 @@ func (g *generator) change(at time.Time) error {
 }
 
 func (g *generator) record(u *user.User, version int64, evs []user.Event, at time.Time, after int, opts []eventstore.AppendOption) {
-	recs := make([]eventstore.NewEvent, len(evs))
-	for i, e := range evs {
-		recs[i] = eventstore.Record(e)
+	for _, e := range evs {
 		if e.EventType() != user.TypePasswordResetRequested {
 			g.w.Updated[u.ID()] = at.UTC()
 		}
 	}
-	g.w.Commands = append(g.w.Commands, Command{
+	g.w.Commands = append(g.w.Commands, projectiontest.Command{
 		Stream:   eventstore.Stream{Type: user.StreamType, ID: u.ID(), TenantID: u.TenantID()},
-		Expected: version, Events: recs, Options: opts, After: after,
+		Expected: version, Events: projectiontest.Records(evs), Options: opts, After: projectiontest.After(after),
 	})
-	g.w.Events += len(recs)
-}
-
-// AppendConcurrently appends w's commands with writers goroutines, each
-// taking the commands of its own users in order and waiting for the
-// command named by After, as concurrent requests would. It returns the
-// highest position appended. onAppend, if set, is called after each append.
-func (w *Workload) AppendConcurrently(ctx context.Context, store *eventstore.Store, writers int, onAppend func(eventstore.Result)) (int64, error) {
-	done := make([]chan struct{}, len(w.Commands))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	owner := map[string]int{}
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		last    int64
-		errs    []error
-		stopped = make(chan struct{})
-		once    sync.Once
-	)
-	for _, c := range w.Commands {
-		if _, ok := owner[c.Stream.ID]; !ok {
-			owner[c.Stream.ID] = len(owner) % writers
-		}
-	}
-	for k := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i, c := range w.Commands {
-				if owner[c.Stream.ID] != k {
-					continue
-				}
-				if c.After >= 0 {
-					select {
-					case <-done[c.After]:
-					case <-stopped:
-						return
-					}
-				}
-				res, err := store.Append(ctx, c.Stream, c.Expected, c.Events, c.Options...)
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("command %d: %w", i, err))
-					mu.Unlock()
-					once.Do(func() { close(stopped) })
-					return
-				}
-				close(done[i])
-				if onAppend != nil {
-					onAppend(res)
-				}
-				mu.Lock()
-				last = max(last, res.Position)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return last, errors.Join(errs...)
+	g.w.Events += len(evs)
 }

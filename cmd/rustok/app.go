@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/rustok/rustok/commands"
 	"github.com/rustok/rustok/config"
 	"github.com/rustok/rustok/domain/module"
 	"github.com/rustok/rustok/eventstore"
@@ -37,6 +38,23 @@ type app struct {
 	consumers    []relay.Consumer
 	relayMetrics *relay.Metrics
 	relayConfig  relay.Config
+	// cmdMetrics are the command metrics shared by every handler of the
+	// process (commandMetrics); they register once per registry.
+	cmdMetrics *commands.Metrics
+}
+
+// commandMetrics returns the process's command metrics, registering them on
+// the registry the first time.
+func (a *app) commandMetrics() (*commands.Metrics, error) {
+	if a.cmdMetrics != nil {
+		return a.cmdMetrics, nil
+	}
+	m, err := commands.NewMetrics(a.registry)
+	if err != nil {
+		return nil, err
+	}
+	a.cmdMetrics = m
+	return m, nil
 }
 
 // buildOptions say what a command needs beyond the database.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"net/url"
 
@@ -102,9 +103,30 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	// Per tenant, whatever the client, once the tenant is known; a request
 	// without one (introspection) counts against its client only.
 	limits.use(api, httpserver.RateLimitScopeTenant, limits.tenant, httpserver.TenantKey(tenantID))
+	// Authentication after the tenant is known (a token is checked against
+	// it) and after the budgets, so that a flood of bad tokens is refused
+	// before any verification. Refused credentials count against the
+	// client's auth budget.
+	authKey := httpserver.ClientIPKey(tcfg.TrustedProxies)
+	api.Use(httpserver.Authentication(httpserver.AuthConfig{
+		Authenticate: s.identity.authenticate,
+		OnFailure:    limits.count(httpserver.RateLimitScopeAuth, limits.auth, authKey),
+	}))
+	authRoutes{id: s.identity, trusted: tcfg.TrustedProxies}.mount(api,
+		limits.middleware(httpserver.RateLimitScopeAuth, limits.auth, authKey))
+	srv.Echo().GET("/.well-known/jwks.json", jwksHandler(s.identity.tokens.Keys().JWKS()))
 	gql.Mount(api, h)
 	srv.WriteErrorsAs("/api"+gql.RoutePath, gql.WriteError)
 	return srv, nil
+}
+
+// jwksHandler serves the public verification keys (an empty set under
+// HS256), cacheable by anyone for five minutes.
+func jwksHandler(body []byte) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+	}
 }
 
 // tenantID returns the id of the tenant that tenant resolution put on ctx,
@@ -121,10 +143,9 @@ type rateLimiting struct {
 	limits *httpserver.RateLimits // nil when disabled
 	ip     httpserver.Limiter
 	tenant httpserver.Limiter
-	// auth is the stricter per-IP budget of sign-in, sign-up and password
-	// reset. No route uses it yet: the identity module mounts
-	// limits.use(group, httpserver.RateLimitScopeAuth, limits.auth,
-	// httpserver.ClientIPKey(trusted proxies)) on its auth routes.
+	// auth is the stricter per-IP budget of sign-in, sign-up and token
+	// refresh (the routes of authRoutes), which refused credentials count
+	// against too.
 	auth httpserver.Limiter
 }
 
@@ -182,6 +203,25 @@ func (r rateLimiting) use(g interface{ Use(...echo.MiddlewareFunc) }, scope stri
 		return
 	}
 	g.Use(r.limits.Middleware(scope, l, key))
+}
+
+// middleware returns the middleware of one budget for single routes, or
+// none when rate limiting is disabled.
+func (r rateLimiting) middleware(scope string, l httpserver.Limiter, key httpserver.RateLimitKey) []echo.MiddlewareFunc {
+	if r.limits == nil {
+		return nil
+	}
+	return []echo.MiddlewareFunc{r.limits.Middleware(scope, l, key)}
+}
+
+// count returns a hook that counts a request against one budget after the
+// fact (httpserver.RateLimits.Count), or nil when rate limiting is
+// disabled.
+func (r rateLimiting) count(scope string, l httpserver.Limiter, key httpserver.RateLimitKey) func(echo.Context) error {
+	if r.limits == nil {
+		return nil
+	}
+	return func(c echo.Context) error { return r.limits.Count(c, scope, l, key) }
 }
 
 // tenantHeaderName is the tenant header of header resolution.

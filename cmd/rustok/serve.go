@@ -61,6 +61,9 @@ func (c *cli) workerCommand() *cobra.Command {
 type server struct {
 	a        *app
 	resolver *tenantcache.Resolver
+	// identity authenticates requests and serves /api/auth; nil without
+	// HTTP.
+	identity *identity
 	runner   *relay.Runner
 	http     *httpserver.Server
 	redis    *redis.Client
@@ -128,7 +131,11 @@ func newServer(a *app, withHTTP, withWorkers bool) (*server, error) {
 	}
 	s.waiter = relay.NewWaiter(a.db, progress)
 	if withHTTP {
+		if s.identity, err = newIdentity(a, s.waiter); err != nil {
+			return nil, err
+		}
 		if s.http, err = s.newHTTP(reader); err != nil {
+			_ = s.identity.Close()
 			return nil, err
 		}
 	}
@@ -220,6 +227,9 @@ func (s *server) run(ctx context.Context) error {
 	bgWG.Wait()
 	log.Info("relay stopped; closing database")
 	s.resolver.Close()
+	if s.identity != nil {
+		_ = s.identity.Close()
+	}
 	if s.redis != nil {
 		_ = s.redis.Close()
 	}
@@ -316,21 +326,31 @@ func (s *server) noteFollowed(position int64) {
 }
 
 // followHandler is what every instance applies from its own tail of the log:
-// tenant cache invalidation, and cache flushes requested by `task cleanup cache`.
+// tenant and principal cache invalidation, and cache flushes requested by
+// `task cleanup cache`.
 //
 // A tenant event is applied to the cache only once the tenants projection
 // has written it (bounded wait): invalidating earlier would let a request
 // in between reload — and cache again — the row as it was before the event.
 func (s *server) followHandler() relay.FollowHandler {
 	tenants := tenantproj.CacheInvalidation(s.resolver)
+	var principals relay.FollowHandler
+	if s.identity != nil {
+		principals = s.identity.followHandler()
+	}
 	return func(ctx context.Context, e eventstore.Event) error {
 		defer s.noteFollowed(e.Position)
+		var perr error
+		if principals != nil {
+			// Session and user events, and the cache flush.
+			perr = principals(ctx, e)
+		}
 		switch {
 		case e.Type == cacheFlushedType:
 			s.resolver.InvalidateAll()
-			return nil
+			return perr
 		case e.Stream.Type != tenantdom.StreamType:
-			return nil
+			return perr
 		}
 		if ok, err := s.waiter.WaitFor(ctx, e.Position, []string{tenantproj.Name}, projectionWait); err != nil {
 			return err

@@ -31,7 +31,7 @@ type tenantHandlers struct {
 }
 
 func newTenantHandlers(a *app) (tenantHandlers, error) {
-	m, err := commands.NewMetrics(a.registry)
+	m, err := a.commandMetrics()
 	if err != nil {
 		return tenantHandlers{}, err
 	}

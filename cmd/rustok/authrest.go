@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/rustok/rustok/commands"
 	sessioncmd "github.com/rustok/rustok/commands/session"
 	usercmd "github.com/rustok/rustok/commands/user"
 	"github.com/rustok/rustok/domain"
@@ -80,22 +82,7 @@ func (r authRoutes) registerUser(c echo.Context) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := tenancy.Require(ctx); err != nil {
-		return err
-	}
-	if _, err := r.id.register.Handle(ctx, usercmd.RegisterUser{
-		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: r.meta(c),
-		Email: in.Email, Password: in.Password, Name: in.Name,
-	}); err != nil {
-		return err
-	}
-	// Sign-in reads the event store, not a read model: the new user can
-	// sign in at once.
-	t, err := r.id.signIn.Handle(ctx, sessioncmd.SignIn{
-		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: r.meta(c),
-		Email: in.Email, Password: in.Password, Client: r.client(c),
-	})
+	t, err := r.id.signUp(c.Request().Context(), in, r.client(c))
 	if err != nil {
 		return err
 	}
@@ -107,14 +94,7 @@ func (r authRoutes) login(c echo.Context) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := tenancy.Require(ctx); err != nil {
-		return err
-	}
-	t, err := r.id.signIn.Handle(ctx, sessioncmd.SignIn{
-		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: r.meta(c),
-		Email: in.Email, Password: in.Password, Client: r.client(c),
-	})
+	t, err := r.id.signInWith(c.Request().Context(), in, r.client(c))
 	if err != nil {
 		return err
 	}
@@ -126,13 +106,7 @@ func (r authRoutes) refreshTokens(c echo.Context) error {
 	if err := decodeBody(c, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if err := tenancy.Require(ctx); err != nil {
-		return err
-	}
-	t, err := r.id.refresh.Handle(ctx, sessioncmd.Refresh{
-		TenantID: tenantID(ctx), Meta: r.meta(c), RefreshToken: in.RefreshToken, Client: r.client(c),
-	})
+	t, err := r.id.refreshWith(c.Request().Context(), in.RefreshToken, r.client(c))
 	if err != nil {
 		return err
 	}
@@ -145,10 +119,7 @@ func (r authRoutes) logout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	if _, err := r.id.signOut.Handle(ctx, sessioncmd.SignOut{
-		TenantID: who.TenantID, Actor: who.Actor, Meta: r.meta(c), SessionID: who.SessionID,
-	}); err != nil {
+	if _, err := r.id.signOutOf(c.Request().Context(), who, who.SessionID); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
@@ -161,19 +132,73 @@ func (r authRoutes) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	v, err := r.id.users.Get(ctx, who.TenantID, who.UserID)
-	if errors.Is(err, userqry.ErrNotFound) && r.id.catchUp(ctx) == nil {
-		v, err = r.id.users.Get(ctx, who.TenantID, who.UserID)
-	}
-	if errors.Is(err, userqry.ErrNotFound) {
-		return domain.Unauthenticated("user not found").Wrap(err)
-	}
+	v, err := r.id.currentUser(c.Request().Context(), who)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, authUser{ID: v.ID, Email: v.Email, Name: v.Name, Role: string(v.Role), Status: string(v.Status)})
+}
+
+// The operations below are shared by the REST routes and the GraphQL
+// fields (graphqlIdentity): one implementation of each.
+
+// signUp registers a customer of the request's tenant and signs them in.
+func (id *identity) signUp(ctx context.Context, in registerInput, client session.Client) (sessioncmd.Tokens, error) {
+	if err := tenancy.Require(ctx); err != nil {
+		return sessioncmd.Tokens{}, err
+	}
+	if _, err := id.register.Handle(ctx, usercmd.RegisterUser{
+		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: requestMeta(ctx),
+		Email: in.Email, Password: in.Password, Name: in.Name,
+	}); err != nil {
+		return sessioncmd.Tokens{}, err
+	}
+	// Sign-in reads the event store, not a read model: the new user can
+	// sign in at once.
+	return id.signInWith(ctx, loginInput{Email: in.Email, Password: in.Password}, client)
+}
+
+// signInWith signs in with an email and a password in the request's tenant.
+func (id *identity) signInWith(ctx context.Context, in loginInput, client session.Client) (sessioncmd.Tokens, error) {
+	if err := tenancy.Require(ctx); err != nil {
+		return sessioncmd.Tokens{}, err
+	}
+	return id.signIn.Handle(ctx, sessioncmd.SignIn{
+		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: requestMeta(ctx),
+		Email: in.Email, Password: in.Password, Client: client,
+	})
+}
+
+// refreshWith exchanges a refresh token of the request's tenant for a new
+// pair.
+func (id *identity) refreshWith(ctx context.Context, refreshToken string, client session.Client) (sessioncmd.Tokens, error) {
+	if err := tenancy.Require(ctx); err != nil {
+		return sessioncmd.Tokens{}, err
+	}
+	return id.refresh.Handle(ctx, sessioncmd.Refresh{
+		TenantID: tenantID(ctx), Meta: requestMeta(ctx), RefreshToken: refreshToken, Client: client,
+	})
+}
+
+// signOutOf ends the session sessionID of the signed-in caller who.
+func (id *identity) signOutOf(ctx context.Context, who httpserver.Identity, sessionID string) (commands.Result, error) {
+	return id.signOut.Handle(ctx, sessioncmd.SignOut{
+		TenantID: who.TenantID, Actor: who.Actor, Meta: requestMeta(ctx), SessionID: sessionID,
+	})
+}
+
+// currentUser reads the signed-in caller who from the users read model,
+// waiting once for it when the caller's user is not there yet.
+func (id *identity) currentUser(ctx context.Context, who httpserver.Identity) (userqry.View, error) {
+	v, err := id.users.Get(ctx, who.TenantID, who.UserID)
+	if errors.Is(err, userqry.ErrNotFound) && id.catchUp(ctx) == nil {
+		v, err = id.users.Get(ctx, who.TenantID, who.UserID)
+	}
+	if errors.Is(err, userqry.ErrNotFound) {
+		return userqry.View{}, domain.Unauthenticated("user not found").Wrap(err)
+	}
+	return v, err
 }
 
 func writeTokens(c echo.Context, status int, t sessioncmd.Tokens) error {
@@ -187,9 +212,8 @@ func writeTokens(c echo.Context, status int, t sessioncmd.Tokens) error {
 	})
 }
 
-// meta is the request's metadata for the events a command records.
-func (r authRoutes) meta(c echo.Context) eventstore.Metadata {
-	ctx := c.Request().Context()
+// requestMeta is the request's metadata for the events a command records.
+func requestMeta(ctx context.Context) eventstore.Metadata {
 	rid := httpserver.RequestID(ctx)
 	m := eventstore.Metadata{RequestID: rid, CorrelationID: rid}
 	if who, ok := httpserver.IdentityFrom(ctx); ok {
@@ -200,9 +224,13 @@ func (r authRoutes) meta(c echo.Context) eventstore.Metadata {
 
 // client is the device of the request, for the sessions list.
 func (r authRoutes) client(c echo.Context) session.Client {
-	req := c.Request()
+	return requestClient(c.Request(), r.trusted)
+}
+
+// requestClient is the device of req, for the sessions list.
+func requestClient(req *http.Request, trusted []netip.Prefix) session.Client {
 	out := session.Client{UserAgent: req.UserAgent()}
-	if ip := httpserver.ClientIP(req, r.trusted); ip.IsValid() {
+	if ip := httpserver.ClientIP(req, trusted); ip.IsValid() {
 		out.IP = ip.String()
 	}
 	return out

@@ -85,7 +85,7 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 		// Until authentication lands (next issue) the event history is only
 		// served in development; elsewhere history answers UNAUTHENTICATED.
 		CanReadLogs: func(context.Context) bool { return cfg.Env == config.EnvDevelopment },
-	}))
+	}), s.identity.graphqlFields())
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +114,9 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 	}))
 	authRoutes{id: s.identity, trusted: tcfg.TrustedProxies}.mount(api,
 		limits.middleware(httpserver.RateLimitScopeAuth, limits.auth, authKey))
+	// The GraphQL sign-up, sign-in and refresh fields spend the same auth
+	// budget, one unit per field.
+	api.Use(graphqlRequestInfo(tcfg.TrustedProxies, limits.count(httpserver.RateLimitScopeAuth, limits.auth, authKey)))
 	srv.Echo().GET("/.well-known/jwks.json", jwksHandler(s.identity.tokens.Keys().JWKS()))
 	gql.Mount(api, h)
 	srv.WriteErrorsAs("/api"+gql.RoutePath, gql.WriteError)

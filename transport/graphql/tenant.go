@@ -81,19 +81,13 @@ func TenantFields(d TenantDeps) Fields {
 		"actorId":       &graphql.Field{Type: graphql.String},
 		"payload":       &graphql.Field{Type: graphql.NewNonNull(graphql.String), Description: "The event payload as a JSON string."},
 	}})
-	pageInfo := graphql.NewObject(graphql.ObjectConfig{Name: "PageInfo", Fields: graphql.Fields{
-		"hasNextPage":     &graphql.Field{Type: graphql.NewNonNull(graphql.Boolean)},
-		"hasPreviousPage": &graphql.Field{Type: graphql.NewNonNull(graphql.Boolean)},
-		"startCursor":     &graphql.Field{Type: graphql.String},
-		"endCursor":       &graphql.Field{Type: graphql.String},
-	}})
 	historyEdge := graphql.NewObject(graphql.ObjectConfig{Name: "HistoryEdge", Fields: graphql.Fields{
 		"node":   &graphql.Field{Type: graphql.NewNonNull(historyEvent)},
 		"cursor": &graphql.Field{Type: graphql.NewNonNull(graphql.String)},
 	}})
 	historyConn := graphql.NewObject(graphql.ObjectConfig{Name: "HistoryConnection", Fields: graphql.Fields{
 		"edges":      &graphql.Field{Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(historyEdge)))},
-		"pageInfo":   &graphql.Field{Type: graphql.NewNonNull(pageInfo)},
+		"pageInfo":   &graphql.Field{Type: graphql.NewNonNull(pageInfoType)},
 		"totalCount": &graphql.Field{Type: graphql.NewNonNull(graphql.Int)},
 	}})
 	r := tenantResolvers{d}

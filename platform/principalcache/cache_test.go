@@ -380,7 +380,7 @@ func TestInvalidation(t *testing.T) {
 	}
 
 	// Events that change nothing cached invalidate nothing.
-	for _, typ := range []string{user.TypeRegistered, user.TypeUpdated, user.TypePasswordResetRequested} {
+	for _, typ := range []string{user.TypeUpdated, user.TypePasswordResetRequested} {
 		if c.Invalidate(eventstore.Event{Stream: eventstore.Stream{Type: user.StreamType, ID: alice}, Type: typ}) {
 			t.Fatalf("%s invalidated", typ)
 		}
@@ -723,4 +723,29 @@ func BenchmarkLookupCachedParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestRegistrationReplacesUnknownUser: a session looked up before the users
+// read model had its new user is cached as "user not found"; the user's
+// registration, when it reaches the instance, drops that entry.
+func TestRegistrationReplacesUnknownUser(t *testing.T) {
+	const carol = "00000000-0000-4000-8000-0000000000c0"
+	f := newFake()
+	f.addSession(sid(7), tenantA, carol, farFuture)
+	c, _ := mustNew(t, principalcache.Config{}, f)
+	if p := mustLookup(t, c, tenantA, sid(7), carol); !errors.Is(p.Check(), principalcache.ErrUnknownUser) {
+		t.Fatalf("before the users read model has carol: %+v, Check %v", p, p.Check())
+	}
+	f.setUser(carol, func(v *userqry.View) {
+		*v = userqry.View{ID: carol, TenantID: tenantA, Role: user.RoleCustomer, Status: user.StatusActive}
+	})
+	if p := mustLookup(t, c, tenantA, sid(7), carol); !errors.Is(p.Check(), principalcache.ErrUnknownUser) {
+		t.Fatalf("without an event the entry stays: %+v", p)
+	}
+	if !c.Invalidate(eventstore.Event{Stream: eventstore.Stream{Type: user.StreamType, ID: carol, TenantID: tenantA}, Type: user.TypeRegistered}) {
+		t.Fatal("user.registered invalidated nothing")
+	}
+	if p := mustLookup(t, c, tenantA, sid(7), carol); p.Check() != nil || p.Role != user.RoleCustomer {
+		t.Fatalf("after the registration: %+v, Check %v", p, p.Check())
+	}
 }

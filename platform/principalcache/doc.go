@@ -48,9 +48,11 @@
 //   - every session.* event drops that session's entries (positive and
 //     negative), so a revocation is seen by the next request and a session
 //     cached as unknown is found once its session.started is projected;
-//   - user.role_changed, user.status_changed, user.deleted and
-//     user.password_changed (and any user event type this package does not
-//     know) invalidate every entry of that user at once, without enumerating
+//   - user.registered, user.role_changed, user.status_changed, user.deleted
+//     and user.password_changed (and any user event type this package does
+//     not know) invalidate every entry of that user at once (registration:
+//     a session looked up before the users read model had its new user was
+//     cached as "user not found"), without enumerating
 //     its sessions: each entry carries the user generation it was loaded
 //     under, a lookup compares it with the current one, and the invalidation
 //     only increments it. Generations live in a fixed array of stripes

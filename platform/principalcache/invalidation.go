@@ -42,11 +42,14 @@ func scopeOf(e eventstore.Event) string {
 		return scopeSession
 	case user.StreamType:
 		switch e.Type {
-		case user.TypeRegistered, user.TypeUpdated, user.TypePasswordResetRequested:
-			// No cached field changes: a new user has no session yet;
-			// email, name and reset tokens are not cached.
+		case user.TypeUpdated, user.TypePasswordResetRequested:
+			// No cached field changes: email, name and reset tokens are
+			// not cached.
 			return ""
 		}
+		// user.registered too: a session looked up while the users read
+		// model had not yet written its new user is cached as "user not
+		// found" until the registration reaches this instance.
 		return scopeUser
 	}
 	return ""

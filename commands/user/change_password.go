@@ -64,7 +64,7 @@ func NewChangePasswordHandler(d Deps, dec commands.Decorators) commands.Handler[
 func (h changePassword) Handle(ctx context.Context, cmd ChangePassword) (commands.Result, error) {
 	at := h.deps.Now()
 	id := cmd.Actor.UserID()
-	res, err := pipeline(h.deps).Change(ctx, commands.Run{
+	res, err := change(ctx, h.deps, commands.Run{
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access: commands.Access{Self: true, Owner: id},
 		// The rules that need no email, before anything is loaded.

@@ -56,7 +56,7 @@ func NewChangeRoleHandler(d Deps, dec commands.Decorators) commands.Handler[Chan
 
 func (h changeRole) Handle(ctx context.Context, cmd ChangeRole) (commands.Result, error) {
 	at := h.deps.Now()
-	res, err := pipeline(h.deps).Change(ctx, commands.Run{
+	res, err := change(ctx, h.deps, commands.Run{
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access: commands.Access{Permission: permUpdate, Owner: cmd.UserID, AssignRole: rbac.Role(cmd.Role)},
 		Validate: func() error {
@@ -69,9 +69,6 @@ func (h changeRole) Handle(ctx context.Context, cmd ChangeRole) (commands.Result
 			return nil
 		},
 	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		if err := notOutranked(cmd.Actor, u); err != nil {
-			return commands.Decision[user.Event]{}, err
-		}
 		return decision(u.ChangeRole(cmd.Role, at))
 	})
 	if err != nil {

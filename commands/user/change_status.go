@@ -54,7 +54,7 @@ func NewChangeStatusHandler(d Deps, dec commands.Decorators) commands.Handler[Ch
 
 func (h changeStatus) Handle(ctx context.Context, cmd ChangeStatus) (commands.Result, error) {
 	at := h.deps.Now()
-	res, err := pipeline(h.deps).Change(ctx, commands.Run{
+	res, err := change(ctx, h.deps, commands.Run{
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access: commands.Access{Permission: permUpdate, Owner: cmd.UserID},
 		Validate: func() error {
@@ -67,9 +67,6 @@ func (h changeStatus) Handle(ctx context.Context, cmd ChangeStatus) (commands.Re
 			return nil
 		},
 	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		if err := notOutranked(cmd.Actor, u); err != nil {
-			return commands.Decision[user.Event]{}, err
-		}
 		return decision(u.ChangeStatus(cmd.Status, at))
 	})
 	if err != nil {

@@ -48,14 +48,11 @@ func NewDeleteUserHandler(d Deps, dec commands.Decorators) commands.Handler[Dele
 
 func (h deleteUser) Handle(ctx context.Context, cmd DeleteUser) (commands.Result, error) {
 	at := h.deps.Now()
-	res, err := pipeline(h.deps).Change(ctx, commands.Run{
+	res, err := change(ctx, h.deps, commands.Run{
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access:   commands.Access{Permission: permDelete, Owner: cmd.UserID},
 		Validate: func() error { return checkID(cmd.UserID) },
 	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		if err := notOutranked(cmd.Actor, u); err != nil {
-			return commands.Decision[user.Event]{}, err
-		}
 		email := u.EmailReservation()
 		events, err := u.Delete(at)
 		return decision(events, err, eventstore.Release(user.EmailScope, email))

@@ -124,6 +124,19 @@ func hasherError(doing string, err error) error {
 	return fmt.Errorf("%s: %w", doing, err)
 }
 
+// change runs a use case on the existing user id through the pipeline and
+// refuses, before deciding, a target who outranks run.Actor (notOutranked):
+// every change of an existing user goes through it, so no handler can
+// forget the rule.
+func change(ctx context.Context, d Deps, run commands.Run, id string, decide func(ctx context.Context, u *user.User) (commands.Decision[user.Event], error)) (commands.Result, error) {
+	return pipeline(d).Change(ctx, run, id, func(ctx context.Context, u *user.User) (commands.Decision[user.Event], error) {
+		if err := notOutranked(run.Actor, u); err != nil {
+			return commands.Decision[user.Event]{}, err
+		}
+		return decide(ctx, u)
+	})
+}
+
 // notOutranked returns nil if actor may act on target: actor is target, or
 // actor holds every permission of target's role (rbac.CheckGrant).
 // Otherwise ErrOutranked wrapping the denial.

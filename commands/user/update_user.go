@@ -57,7 +57,7 @@ func NewUpdateUserHandler(d Deps, dec commands.Decorators) commands.Handler[Upda
 
 func (h updateUser) Handle(ctx context.Context, cmd UpdateUser) (commands.Result, error) {
 	at := h.deps.Now()
-	res, err := pipeline(h.deps).Change(ctx, commands.Run{
+	res, err := change(ctx, h.deps, commands.Run{
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access: commands.Access{Permission: permUpdate, Owner: cmd.UserID, Self: true},
 		Validate: func() error {
@@ -72,9 +72,6 @@ func (h updateUser) Handle(ctx context.Context, cmd UpdateUser) (commands.Result
 			return nil
 		},
 	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		if err := notOutranked(cmd.Actor, u); err != nil {
-			return commands.Decision[user.Event]{}, err
-		}
 		var (
 			events []user.Event
 			opts   []eventstore.AppendOption

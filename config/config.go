@@ -176,6 +176,11 @@ type JWT struct {
 	// RefreshTTL is the lifetime of a refresh token, longer than AccessTTL.
 	// Default 720h (30 days).
 	RefreshTTL time.Duration `koanf:"refresh_ttl"`
+	// RefreshGrace is how long after a refresh the replaced refresh token
+	// still answers with the same new pair (two tabs refreshing at once)
+	// instead of counting as reuse, which revokes the session. 0 to 5m.
+	// Default 30s.
+	RefreshGrace time.Duration `koanf:"refresh_grace"`
 	// Issuer is the "iss" claim written and required. Default "rustok".
 	Issuer string `koanf:"issuer"`
 	// Audience is the "aud" claim written and required. Default "rustok".
@@ -441,13 +446,14 @@ func Default() Config {
 		Logger: Logger{Level: "debug", Format: "text"},
 		Auth: Auth{
 			JWT: JWT{
-				Algorithm:  "HS256",
-				Secret:     devJWTSecret,
-				Keys:       []string{},
-				AccessTTL:  15 * time.Minute,
-				RefreshTTL: 30 * 24 * time.Hour,
-				Issuer:     "rustok",
-				Audience:   "rustok",
+				Algorithm:    "HS256",
+				Secret:       devJWTSecret,
+				Keys:         []string{},
+				AccessTTL:    15 * time.Minute,
+				RefreshTTL:   30 * 24 * time.Hour,
+				RefreshGrace: 30 * time.Second,
+				Issuer:       "rustok",
+				Audience:     "rustok",
 			},
 			Password: Password{
 				Argon2MemoryKiB:   19456,

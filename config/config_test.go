@@ -59,6 +59,7 @@ func TestDefault(t *testing.T) {
 		{"auth.jwt.algorithm", d.Auth.JWT.Algorithm, "HS256"},
 		{"auth.jwt.access_ttl", d.Auth.JWT.AccessTTL, 15 * time.Minute},
 		{"auth.jwt.refresh_ttl", d.Auth.JWT.RefreshTTL, 720 * time.Hour},
+		{"auth.jwt.refresh_grace", d.Auth.JWT.RefreshGrace, 30 * time.Second},
 		{"auth.password.argon2_memory_kib", d.Auth.Password.Argon2MemoryKiB, uint32(19456)},
 		{"auth.password.argon2_iterations", d.Auth.Password.Argon2Iterations, uint32(2)},
 		{"auth.password.argon2_parallelism", d.Auth.Password.Argon2Parallelism, uint8(1)},

@@ -39,7 +39,7 @@ func (c Config) Validate() error {
 	v.tenant(r.Tenant)
 	v.rateLimit(r.RateLimit)
 	v.events(r.Events)
-	v.email(r.Email)
+	v.email(r.Email, c.Env == EnvProduction)
 	v.oneOf("settings.rustok.storage.driver", r.Storage.Driver, "local", "s3")
 	if r.Storage.Driver == "local" {
 		v.nonEmpty("settings.rustok.storage.local_dir", r.Storage.LocalDir)
@@ -240,6 +240,9 @@ func (v *validator) jwt(j JWT, production bool) {
 	if j.RefreshTTL <= j.AccessTTL {
 		v.add("auth.jwt.refresh_ttl", "must be longer than auth.jwt.access_ttl (%s), got %s", j.AccessTTL, j.RefreshTTL)
 	}
+	if j.RefreshGrace < 0 || j.RefreshGrace > 5*time.Minute {
+		v.add("auth.jwt.refresh_grace", "must be between 0s and 5m, got %s", j.RefreshGrace)
+	}
 	v.nonEmpty("auth.jwt.issuer", j.Issuer)
 	v.nonEmpty("auth.jwt.audience", j.Audience)
 }
@@ -341,9 +344,14 @@ func (v *validator) events(e Events) {
 	}
 }
 
-func (v *validator) email(e Email) {
+func (v *validator) email(e Email, production bool) {
 	const prefix = "settings.rustok.email."
 	v.oneOf(prefix+"driver", e.Driver, "smtp", "log", "file")
+	if production && e.Driver == "log" {
+		// The log driver writes whole messages, password reset links
+		// included, to the log.
+		v.add(prefix+"driver", "must not be log in production: it writes password reset links to the log (use smtp, or file)")
+	}
 	if _, err := mail.ParseAddress(e.From); err != nil {
 		v.add(prefix+"from", `must be an email address such as "RusToK <no-reply@example.com>", got %q`, e.From)
 	}

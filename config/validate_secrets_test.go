@@ -14,6 +14,8 @@ func productionConfig() config.Config {
 	c.Env = config.EnvProduction
 	c.Auth.JWT.Secret = prodSecret
 	c.Server.Metrics.Listen = "127.0.0.1:9150"
+	// As production.yaml: the default log driver is refused in production.
+	c.Settings.Rustok.Email.Driver = "smtp"
 	return c
 }
 

@@ -160,8 +160,19 @@ func TestValidate(t *testing.T) {
 				c.Env = config.EnvProduction
 				c.Server.Metrics.Listen = "127.0.0.1:9150"
 				c.Auth.JWT.Secret = "short-but-secret"
+				c.Settings.Rustok.Email.Driver = "file"
 			},
 			wantErr: "auth.jwt.secret: must be at least 32 bytes in production (set RUSTOK_JWT_SECRET)",
+		},
+		{
+			name: "log mail driver in production",
+			change: func(c *config.Config) {
+				c.Env = config.EnvProduction
+				c.Server.Metrics.Listen = "127.0.0.1:9150"
+				c.Auth.JWT.Secret = "Zq8#vN2!rT5@wK9$mB4%xL7^pD3&hF6*"
+				c.Settings.Rustok.Email.Driver = "log"
+			},
+			wantErr: "settings.rustok.email.driver: must not be log in production: it writes password reset links to the log (use smtp, or file)",
 		},
 		{
 			name: "EdDSA needs keys",
@@ -182,6 +193,11 @@ func TestValidate(t *testing.T) {
 			name:    "refresh not longer than access",
 			change:  func(c *config.Config) { c.Auth.JWT.RefreshTTL = 15 * time.Minute },
 			wantErr: "auth.jwt.refresh_ttl: must be longer than auth.jwt.access_ttl (15m0s), got 15m0s",
+		},
+		{
+			name:    "refresh grace too long",
+			change:  func(c *config.Config) { c.Auth.JWT.RefreshGrace = 10 * time.Minute },
+			wantErr: "auth.jwt.refresh_grace: must be between 0s and 5m, got 10m0s",
 		},
 		{
 			name:    "argon2 memory below 8 KiB per lane",

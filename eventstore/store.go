@@ -464,6 +464,64 @@ func (s *Store) LoadPage(ctx context.Context, streamType, streamID string, after
 	return evs, nil
 }
 
+// StreamRef names a stream by type and id.
+type StreamRef struct{ Type, ID string }
+
+// MaxHistoryStreams bounds how many streams one LoadHistory call may
+// merge (the statement's argument count).
+const MaxHistoryStreams = 500
+
+// LoadHistory returns up to limit events of tenantID's streams refs with
+// position > afterPosition, in log position order, upcast, and the number
+// of such events in all (afterPosition aside): the merged history of an
+// entity made of several streams (a user and their sessions). Streams of
+// another tenant contribute nothing. At most MaxHistoryStreams streams.
+func (s *Store) LoadHistory(ctx context.Context, tenantID string, refs []StreamRef, afterPosition int64, limit int) ([]Event, int64, error) {
+	if len(refs) == 0 {
+		return nil, 0, nil
+	}
+	if len(refs) > MaxHistoryStreams {
+		return nil, 0, fmt.Errorf("load history: %d streams, at most %d", len(refs), MaxHistoryStreams)
+	}
+	byType := map[string][]any{}
+	var types []string
+	for _, r := range refs {
+		if _, ok := byType[r.Type]; !ok {
+			types = append(types, r.Type)
+		}
+		byType[r.Type] = append(byType[r.Type], r.ID)
+	}
+	var (
+		where strings.Builder
+		args  = []any{tenantID}
+	)
+	where.WriteString(`tenant_id = ? AND (`)
+	for i, t := range types {
+		if i > 0 {
+			where.WriteString(` OR `)
+		}
+		where.WriteString(`(stream_type = ? AND stream_id IN (?` + strings.Repeat(`, ?`, len(byType[t])-1) + `))`)
+		args = append(args, t)
+		args = append(args, byType[t]...)
+	}
+	where.WriteString(`)`)
+	var total int64
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(`SELECT COUNT(*) FROM events WHERE `+where.String()), args...); err != nil {
+		return nil, 0, fmt.Errorf("count history: %w", err)
+	}
+	q := `SELECT ` + eventColumns + `, ` + s.d.txColumn + ` FROM events WHERE ` + where.String() + ` AND position > ? ORDER BY position`
+	args = append(args, afterPosition)
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	evs, err := s.query(ctx, s.db, s.db.Rebind(q), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load history: %w", err)
+	}
+	return evs, total, nil
+}
+
 // Queryer runs read queries: *sqlx.DB or *sqlx.Tx.
 type Queryer interface {
 	QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error)

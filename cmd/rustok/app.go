@@ -19,6 +19,7 @@ import (
 	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/migrations"
 	"github.com/rustok/rustok/platform/database"
+	apikeyproj "github.com/rustok/rustok/projections/apikey"
 	sessionproj "github.com/rustok/rustok/projections/session"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
 	userproj "github.com/rustok/rustok/projections/user"
@@ -63,12 +64,14 @@ type buildOptions struct {
 	migrate bool
 }
 
-// consumers is the one list of consumer groups: every projection and reactor.
+// consumers is the one list of projections; build adds the reactors, which
+// need the configuration (app.reactors).
 func consumers() []relay.Consumer {
 	return []relay.Consumer{
 		tenantproj.Projection(),
 		userproj.Projection(),
 		sessionproj.Projection(),
+		apikeyproj.Projection(),
 	}
 }
 
@@ -123,7 +126,12 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts bui
 		_ = db.Close()
 		return nil, fmt.Errorf("settings.rustok.modules.default_enabled: %w", err)
 	}
-	a.consumers = consumers()
+	reactors, err := a.reactors()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.consumers = append(consumers(), reactors...)
 	if a.relayMetrics, err = relay.NewMetrics(a.registry); err != nil {
 		_ = db.Close()
 		return nil, err

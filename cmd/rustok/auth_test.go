@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustok/rustok/commands"
 	usercmd "github.com/rustok/rustok/commands/user"
 	"github.com/rustok/rustok/config"
 	"github.com/rustok/rustok/domain/rbac"
@@ -273,12 +272,7 @@ func runAuthFlow(t *testing.T, ts *testServer) {
 // follower has applied it.
 func ban(t *testing.T, ts *testServer, tenantID, userID string) {
 	t.Helper()
-	m, err := ts.a.commandMetrics()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := usercmd.NewChangeStatusHandler(usercmd.Deps{Store: ts.a.store, Modules: commands.AlwaysEnabled{}, Now: time.Now},
-		commands.Decorators{Metrics: m})
+	h := ts.s.identity.accounts.changeStatus
 	admin, err := rbac.UserActor("00000000-0000-7000-8000-000000000001", rbac.RoleSuperAdmin)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -81,7 +82,8 @@ func (id *identity) graphqlFields() gql.Fields {
 		Me: func(ctx context.Context, who httpserver.Identity) (userqry.View, error) {
 			return id.currentUser(ctx, who)
 		},
-		Users: id.users,
+		Users:    id.users,
+		Accounts: id.graphqlAccounts(),
 		AuthBudget: func(ctx context.Context) error {
 			if b := graphqlRequestOf(ctx).budget; b != nil {
 				return b()
@@ -97,4 +99,69 @@ func gqlTokens(t sessioncmd.Tokens) gql.AuthTokens {
 		User:     gql.AuthUser{ID: t.User.ID, Email: t.User.Email, Name: t.User.Name, Role: t.User.Role, Status: t.User.Status},
 		Position: t.Position,
 	}
+}
+
+// graphqlAccounts are the account operations of the GraphQL fields.
+func (id *identity) graphqlAccounts() gql.AccountDeps {
+	toInput := func(in gql.UserInput) userInput {
+		return userInput{Email: in.Email, Password: in.Password, Name: in.Name, Role: in.Role, Status: in.Status}
+	}
+	return gql.AccountDeps{
+		ForgotPassword: id.forgotPassword,
+		ResetPassword:  id.resetPassword,
+		ChangePassword: id.changePassword,
+		UpdateProfile:  id.updateProfile,
+		CreateUser: func(ctx context.Context, in gql.UserInput) (string, int64, error) {
+			return id.createUser(ctx, toInput(in))
+		},
+		UpdateUser: func(ctx context.Context, userID string, in gql.UserInput) (int64, error) {
+			return id.updateUser(ctx, userID, toInput(in))
+		},
+		DisableUser:       id.disableUser,
+		DeleteUser:        id.deleteUser,
+		RevokeSession:     id.revokeSession,
+		RevokeAllSessions: id.revokeAllSessions,
+		Sessions: func(ctx context.Context, who httpserver.Identity) ([]gql.SessionInfo, error) {
+			views, err := id.sessionsOf(ctx, who)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]gql.SessionInfo, 0, len(views))
+			for _, v := range views {
+				out = append(out, gql.SessionInfo{ID: v.ID, CreatedAt: v.StartedAt, LastSeenAt: v.LastSeenAt, UserAgent: v.UserAgent, IP: v.IP})
+			}
+			return out, nil
+		},
+		ForgotMessage: forgotPasswordMessage,
+		APIKeys: gql.APIKeyDeps{
+			List: func(ctx context.Context) ([]gql.APIKeyInfo, error) {
+				views, err := id.listAPIKeys(ctx)
+				if err != nil {
+					return nil, err
+				}
+				out := make([]gql.APIKeyInfo, 0, len(views))
+				for _, v := range views {
+					out = append(out, gqlKey(v))
+				}
+				return out, nil
+			},
+			Create: func(ctx context.Context, name string, perms []string, expiresAt *time.Time) (gql.APIKeyInfo, string, int64, error) {
+				c, err := id.createAPIKey(ctx, name, perms, expiresAt)
+				if err != nil {
+					return gql.APIKeyInfo{}, "", 0, err
+				}
+				v, err := id.keys.reader.Get(ctx, tenantID(ctx), c.ID)
+				if err != nil {
+					return gql.APIKeyInfo{}, "", 0, err
+				}
+				return gqlKey(v), c.Secret, c.Result.Position, nil
+			},
+			Revoke: id.revokeAPIKey,
+		},
+	}
+}
+
+func gqlKey(v keyView) gql.APIKeyInfo {
+	return gql.APIKeyInfo{ID: v.ID, Name: v.Name, Prefix: v.Prefix, Permissions: v.Permissions,
+		ExpiresAt: v.ExpiresAt, LastUsedAt: v.LastUsedAt, CreatedAt: v.CreatedAt}
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -42,6 +43,12 @@ func (r authRoutes) mount(api *echo.Group, limited []echo.MiddlewareFunc) {
 	api.POST("/auth/refresh", r.refreshTokens, limited...)
 	api.POST("/auth/logout", r.logout)
 	api.GET("/auth/me", r.me)
+	api.POST("/auth/reset/request", r.resetRequest, limited...)
+	api.POST("/auth/reset/confirm", r.resetConfirm, limited...)
+	api.POST("/auth/change-password", r.changePassword)
+	api.POST("/auth/profile", r.profile)
+	api.GET("/auth/sessions", r.sessions)
+	api.POST("/auth/sessions/revoke-all", r.revokeAll)
 }
 
 // authUser is the "user" object of the auth answers and GET /api/auth/me.
@@ -75,6 +82,47 @@ type registerInput struct {
 
 type refreshInput struct {
 	RefreshToken string `json:"refresh_token"`
+}
+
+type resetRequestInput struct {
+	Email string `json:"email"`
+}
+
+type resetConfirmInput struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"new_password"`
+}
+
+type changePasswordInput struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+type profileInput struct {
+	Name string `json:"name"`
+}
+
+// successAnswer is the answer of the account routes that return no
+// resource.
+type successAnswer struct {
+	Success bool   `json:"success"`
+	Message string `json:"message,omitempty"`
+}
+
+// sessionItem is one entry of GET /api/auth/sessions.
+type sessionItem struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+// listAnswer is the shape of every REST list: {data, meta}.
+type listAnswer[T any] struct {
+	Data []T            `json:"data"`
+	Meta map[string]any `json:"meta"`
 }
 
 func (r authRoutes) registerUser(c echo.Context) error {
@@ -138,6 +186,115 @@ func (r authRoutes) me(c echo.Context) error {
 	}
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(http.StatusOK, authUser{ID: v.ID, Email: v.Email, Name: v.Name, Role: string(v.Role), Status: string(v.Status)})
+}
+
+// resetRequest asks for a reset link: the same 200 for every address.
+func (r authRoutes) resetRequest(c echo.Context) error {
+	var in resetRequestInput
+	if err := decodeBody(c, &in); err != nil {
+		return err
+	}
+	if err := r.id.forgotPassword(c.Request().Context(), in.Email); err != nil {
+		return err
+	}
+	return noStore(c, http.StatusOK, successAnswer{Success: true, Message: forgotPasswordMessage})
+}
+
+// resetConfirm sets a new password with a reset link's token.
+func (r authRoutes) resetConfirm(c echo.Context) error {
+	var in resetConfirmInput
+	if err := decodeBody(c, &in); err != nil {
+		return err
+	}
+	if _, err := r.id.resetPassword(c.Request().Context(), in.Token, in.NewPassword); err != nil {
+		return err
+	}
+	return noStore(c, http.StatusOK, successAnswer{Success: true})
+}
+
+// changePassword changes the caller's password; their other sessions end
+// before the answer.
+func (r authRoutes) changePassword(c echo.Context) error {
+	who, err := httpserver.RequireIdentity(c)
+	if err != nil {
+		return err
+	}
+	var in changePasswordInput
+	if err := decodeBody(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	pos, err := r.id.changePassword(ctx, who, in.CurrentPassword, in.NewPassword)
+	if err != nil {
+		return err
+	}
+	if err := r.id.await(ctx, pos); err != nil {
+		return err
+	}
+	return noStore(c, http.StatusOK, successAnswer{Success: true})
+}
+
+// profile renames the caller and answers the user.
+func (r authRoutes) profile(c echo.Context) error {
+	who, err := httpserver.RequireIdentity(c)
+	if err != nil {
+		return err
+	}
+	var in profileInput
+	if err := decodeBody(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	pos, err := r.id.updateProfile(ctx, who, in.Name)
+	if err != nil {
+		return err
+	}
+	v, err := r.id.userAfter(ctx, who.TenantID, who.UserID, pos)
+	if err != nil {
+		return err
+	}
+	return noStore(c, http.StatusOK, authUser{ID: v.ID, Email: v.Email, Name: v.Name, Role: string(v.Role), Status: string(v.Status)})
+}
+
+// sessions lists the caller's active sessions, newest first.
+func (r authRoutes) sessions(c echo.Context) error {
+	who, err := httpserver.RequireIdentity(c)
+	if err != nil {
+		return err
+	}
+	views, err := r.id.sessionsOf(c.Request().Context(), who)
+	if err != nil {
+		return err
+	}
+	out := listAnswer[sessionItem]{Data: make([]sessionItem, 0, len(views)), Meta: map[string]any{"total": len(views)}}
+	for _, v := range views {
+		out.Data = append(out.Data, sessionItem{ID: v.ID, CreatedAt: v.StartedAt.UTC(), LastSeenAt: v.LastSeenAt.UTC(),
+			UserAgent: v.UserAgent, IP: v.IP, Current: v.ID == who.SessionID})
+	}
+	return noStore(c, http.StatusOK, out)
+}
+
+// revokeAll ends every session of the caller but the request's.
+func (r authRoutes) revokeAll(c echo.Context) error {
+	who, err := httpserver.RequireIdentity(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	pos, err := r.id.revokeAllSessions(ctx, who)
+	if err != nil {
+		return err
+	}
+	if err := r.id.await(ctx, pos); err != nil {
+		return err
+	}
+	return noStore(c, http.StatusOK, successAnswer{Success: true})
+}
+
+// noStore answers v as JSON that no cache may keep.
+func noStore(c echo.Context, status int, v any) error {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(status, v)
 }
 
 // The operations below are shared by the REST routes and the GraphQL

@@ -88,7 +88,7 @@ func (c *cli) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	root.AddCommand(
 		c.serveCommand(), c.workerCommand(), c.migrateCommand(), c.tenantsCommand(),
-		c.projectionsCommand(), c.eventsCommand(), c.taskCommand(), c.dbCommand(), c.configCommand(), c.versionCommand(),
+		c.projectionsCommand(), c.eventsCommand(), c.taskCommand(), c.dbCommand(), c.seedCommand(), c.configCommand(), c.versionCommand(),
 	)
 	return root
 }

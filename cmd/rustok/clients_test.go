@@ -63,6 +63,28 @@ var clientDocuments = []struct{ name, query string }{
 		}
 	}`},
 	{"fragments and typename", `query { ...Base } fragment Base on Query { __typename health apiVersion }`},
+	{"users connection", `query Users($after: String) { users(first: 20, after: $after, filter: {role: ADMIN, status: ACTIVE}, search: "a") {
+		totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id email name role status createdAt tenantName can(action: "users:update") } } } }`},
+	{"account mutations", `mutation Account($token: String!) {
+		forgotPassword(input: {email: "a@example.com"}) { success message }
+		resetPassword(input: {token: $token, newPassword: "a new password"}) { success position }
+		changePassword(input: {currentPassword: "x", newPassword: "y"}) { success }
+		updateProfile(input: {name: "A"}) { id name }
+		revokeAllSessions { success }
+	}`},
+	{"user administration", `mutation Admin($id: ID!) {
+		createUser(input: {email: "b@example.com", password: "a long password", name: "B", role: MANAGER}) { id role }
+		updateUser(id: $id, input: {name: "C", status: BANNED}) { id status }
+		disableUser(id: $id) { status }
+		deleteUser(id: $id) { success position }
+	}`},
+	{"sessions and API keys", `query Keys { sessions { id createdAt lastSeenAt userAgent ip current } apiKeys { id name prefix permissions expiresAt lastUsedAt createdAt } }`},
+	{"API key mutations", `mutation K($id: ID!, $sid: ID!) {
+		createApiKey(input: {name: "CRM", permissions: ["users:read"], expiresAt: "2027-01-01T00:00:00Z"}) { apiKey { id prefix } secret position }
+		revokeApiKey(id: $id) { success }
+		revokeSession(id: $sid) { success }
+	}`},
+	{"user history", `query H($id: ID!) { history(id: $id, first: 50) { totalCount edges { node { type actorId payload } } } }`},
 }
 
 // TestGraphQLJSIntrospectsAndValidates: with the default limits, graphql-js's

@@ -79,12 +79,11 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 		}
 	}
 	h, err := gql.New(opts, gql.BaseFields(version), gql.TenantFields(gql.TenantDeps{
-		Modules: s.a.modules,
-		History: s.a.store,
-		Tenants: reader,
-		// Until authentication lands (next issue) the event history is only
-		// served in development; elsewhere history answers UNAUTHENTICATED.
-		CanReadLogs: func(context.Context) bool { return cfg.Env == config.EnvDevelopment },
+		Modules:   s.a.modules,
+		History:   s.a.store,
+		Tenants:   reader,
+		Histories: []gql.HistorySource{userHistory(s.a.store, s.identity.accounts.sessions)},
+		Redact:    redactEvent,
 	}), s.identity.graphqlFields())
 	if err != nil {
 		return nil, err

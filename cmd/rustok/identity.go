@@ -18,9 +18,11 @@ import (
 	usercmd "github.com/rustok/rustok/commands/user"
 	"github.com/rustok/rustok/config"
 	"github.com/rustok/rustok/domain"
+	"github.com/rustok/rustok/domain/apikey"
 	"github.com/rustok/rustok/domain/rbac"
 	"github.com/rustok/rustok/domain/session"
 	"github.com/rustok/rustok/domain/user"
+	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/platform/password"
 	"github.com/rustok/rustok/platform/principalcache"
@@ -37,6 +39,10 @@ import (
 // no configuration key of its own, and the same on every instance that
 // shares the token configuration.
 const refreshKeyLabel = "rustok/session-refresh-key/v1"
+
+// resetKeyLabel is the HKDF info of the password reset key (commands/user
+// Deps.ResetKey and the reset mail reactor), derived like the refresh key.
+const resetKeyLabel = "rustok/password-reset-key/v1"
 
 // freshTokenWindow is how old an access token may be for a request to wait
 // for the read models when its session or user is not found there yet (a
@@ -56,6 +62,9 @@ type identity struct {
 	signIn     sessioncmd.TokenHandler[sessioncmd.SignIn]
 	refresh    sessioncmd.TokenHandler[sessioncmd.Refresh]
 	signOut    commands.Handler[sessioncmd.SignOut]
+	accounts   accountHandlers
+	keys       apiKeys
+	newID      func() (string, error)
 	waiter     *relay.Waiter
 	// lagWait bounds a wait for the read models (graphql.read_your_writes_timeout).
 	lagWait time.Duration
@@ -80,7 +89,11 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth.jwt: %w", err)
 	}
-	refreshKey, err := deriveRefreshKey(cfg.Auth.JWT)
+	refreshKey, err := deriveKey(cfg.Auth.JWT, refreshKeyLabel)
+	if err != nil {
+		return nil, err
+	}
+	resetKey, err := deriveKey(cfg.Auth.JWT, resetKeyLabel)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +118,7 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 		_ = principals.Close()
 		return nil, fmt.Errorf("auth.password.min_length: %w", err)
 	}
-	ud := usercmd.Deps{Store: a.store, Modules: commands.AlwaysEnabled{}, Hasher: hasher, Policy: policy, NewID: newID, Now: time.Now}
-	sp := session.Policy{Lifetime: cfg.Auth.JWT.RefreshTTL, RefreshGrace: session.DefaultRefreshGrace}
+	sp := session.Policy{Lifetime: cfg.Auth.JWT.RefreshTTL, RefreshGrace: cfg.Auth.JWT.RefreshGrace}
 	if err := sp.Validate(); err != nil {
 		_ = principals.Close()
 		return nil, fmt.Errorf("auth.jwt.refresh_ttl: %w", err)
@@ -115,23 +127,32 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 		Store: a.store, Modules: commands.AlwaysEnabled{}, Hasher: hasher, Tokens: tokens, RefreshKey: refreshKey,
 		Sessions: sessions, Policy: sp, NewID: newID, Now: time.Now,
 	}
-	return &identity{
-		a: a, tokens: tokens, hasher: hasher, principals: principals, users: users, waiter: waiter,
+	ud := usercmd.Deps{
+		Store: a.store, Modules: commands.AlwaysEnabled{}, Hasher: hasher, Policy: policy, NewID: newID, Now: time.Now,
+		ResetKey: resetKey,
+	}
+	id := &identity{
+		a: a, tokens: tokens, hasher: hasher, principals: principals, users: users, waiter: waiter, newID: newID,
 		register: usercmd.NewRegisterUserHandler(ud, dec,
 			usercmd.WithRegistrationEnabled(cfg.Settings.Rustok.Features.RegistrationEnabled)),
 		signIn:  sessioncmd.NewSignInHandler(sd, dec),
 		refresh: sessioncmd.NewRefreshHandler(sd, dec),
 		signOut: sessioncmd.NewSignOutHandler(sd, dec),
 		lagWait: cfg.GraphQL.ReadYourWritesTimeout,
-	}, nil
+	}
+	ud.Sessions = sessionRevoker{r: sessioncmd.NewRevoker(sd), caughtUp: id.catchUp}
+	id.accounts = newAccountHandlers(ud, sd, dec, sessions)
+	id.keys = newAPIKeys(a, dec, newID, users)
+	return id, nil
 }
 
-// deriveRefreshKey derives the refresh-token key from the signing material
-// already configured, so that no new secret is needed: under HS256 from
-// auth.jwt.secret, under EdDSA from the seed of the first (signing) key, by
-// HKDF-SHA256 with the label refreshKeyLabel. Rotating that material ends
-// only the grace window of refresh tokens rotated before (commands/session).
-func deriveRefreshKey(c config.JWT) ([]byte, error) {
+// deriveKey derives a server key (the refresh-token key, the password
+// reset key) from the signing material already configured, so that no new
+// secret is needed: under HS256 from auth.jwt.secret, under EdDSA from the
+// seed of the first (signing) key, by HKDF-SHA256 with label. Rotating that
+// material ends only the grace window of refresh tokens rotated before
+// (commands/session) and the reset links not mailed yet.
+func deriveKey(c config.JWT, label string) ([]byte, error) {
 	var secret []byte
 	switch token.Algorithm(c.Algorithm) {
 	case token.HS256:
@@ -151,9 +172,9 @@ func deriveRefreshKey(c config.JWT) ([]byte, error) {
 	if len(secret) < sessioncmd.MinRefreshKeyLength {
 		return nil, fmt.Errorf("auth.jwt: signing secret of %d bytes is too short to derive the refresh key", len(secret))
 	}
-	key, err := hkdf.Key(sha256.New, secret, nil, refreshKeyLabel, sessioncmd.MinRefreshKeyLength)
+	key, err := hkdf.Key(sha256.New, secret, nil, label, max(sessioncmd.MinRefreshKeyLength, user.MinResetKeyLength))
 	if err != nil {
-		return nil, fmt.Errorf("derive refresh key: %w", err)
+		return nil, fmt.Errorf("derive key %s: %w", label, err)
 	}
 	return key, nil
 }
@@ -178,10 +199,14 @@ func (id *identity) Close() error { return id.principals.Close() }
 // for the sessions and users projections before invalidating) and flushes
 // it on `task cleanup cache`.
 func (id *identity) followHandler() relay.FollowHandler {
-	return id.principals.FollowHandler(principalcache.FollowConfig{
+	principals := id.principals.FollowHandler(principalcache.FollowConfig{
 		Waiter: id.waiter, SessionsConsumer: sessionproj.Name, UsersConsumer: userproj.Name,
 		Wait: projectionWait, FlushEventType: cacheFlushedType, Logger: id.a.logger,
 	})
+	keys := id.keyFollowHandler()
+	return func(ctx context.Context, e eventstore.Event) error {
+		return errors.Join(principals(ctx, e), keys(ctx, e))
+	}
 }
 
 var (
@@ -193,6 +218,9 @@ var (
 // token, checks it against the request's tenant, and checks its session and
 // user through the principal cache; the actor has the user's current role.
 func (id *identity) authenticate(ctx context.Context, raw string) (httpserver.Identity, error) {
+	if strings.HasPrefix(raw, apikey.SecretMarker) {
+		return id.authenticateKey(ctx, raw)
+	}
 	claims, err := id.tokens.Verify(raw)
 	if err != nil {
 		return httpserver.Identity{}, errBadToken.Wrap(err)

@@ -97,6 +97,10 @@ func (c *cli) runServer(ctx context.Context, withHTTP, withWorkers bool) error {
 		return err
 	}
 	s.banner = c.stdout
+	if err := c.bootstrapSuperAdmin(ctx, s); err != nil {
+		s.discard()
+		return err
+	}
 	return s.run(ctx)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	tenantcmd "github.com/rustok/rustok/commands/tenant"
 	"github.com/rustok/rustok/config"
+	"github.com/rustok/rustok/domain/user"
 	"github.com/rustok/rustok/platform/database"
 	"github.com/rustok/rustok/platform/database/dbtest"
 	tenantproj "github.com/rustok/rustok/projections/tenant"
@@ -224,8 +225,16 @@ func TestServeTenantResolution(t *testing.T) {
 			t.Fatalf("read-your-writes: %s", raw)
 		}
 
-		// History: own stream only, paged.
-		_, out, raw = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { type streamVersion actorId } } } }`, shopID))
+		// History needs logs:read: an anonymous caller is refused; an admin
+		// reads the tenant's own stream, paged.
+		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q) { totalCount } }`, shopID))
+		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "UNAUTHENTICATED" || !strings.Contains(out.Errors[0].Message, "logs:read") {
+			t.Fatalf("anonymous history: %+v", out.Errors)
+		}
+		seedUser(t, ts, shopID, "admin@example.com", user.RoleAdmin)
+		logs := tenantHeader("shop")
+		logs.Set("Authorization", "Bearer "+ts.tokens(t, "/api/auth/login", "shop", `{"email":"admin@example.com","password":"correct horse battery"}`, http.StatusOK).AccessToken)
+		_, out, raw = ts.graphql(t, logs, fmt.Sprintf(`{ history(id: %q, first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { type streamVersion actorId } } } }`, shopID))
 		if !strings.Contains(raw, `"totalCount":2`) || !strings.Contains(raw, `"type":"tenant.created"`) || !strings.Contains(raw, `"hasNextPage":true`) || !strings.Contains(raw, `"actorId":"cli:`) {
 			t.Fatalf("history: %s", raw)
 		}
@@ -235,11 +244,11 @@ func TestServeTenantResolution(t *testing.T) {
 			} `json:"history"`
 		}
 		_ = json.Unmarshal([]byte(fmt.Sprintf(`{"history":%s}`, out.Data["history"])), &page1)
-		_, out, raw = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, first: 5, after: %q) { pageInfo { hasNextPage hasPreviousPage } edges { node { type streamVersion } } } }`, shopID, page1.History.PageInfo.EndCursor))
+		_, out, raw = ts.graphql(t, logs, fmt.Sprintf(`{ history(id: %q, first: 5, after: %q) { pageInfo { hasNextPage hasPreviousPage } edges { node { type streamVersion } } } }`, shopID, page1.History.PageInfo.EndCursor))
 		if !strings.Contains(raw, `"type":"tenant.updated"`) || strings.Contains(raw, `"tenant.created"`) || !strings.Contains(raw, `"hasPreviousPage":true`) || !strings.Contains(raw, `"hasNextPage":false`) {
 			t.Fatalf("history page 2: %s", raw)
 		}
-		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, after: "not-a-cursor") { totalCount } }`, shopID))
+		_, out, _ = ts.graphql(t, logs, fmt.Sprintf(`{ history(id: %q, after: "not-a-cursor") { totalCount } }`, shopID))
 		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
 			t.Fatalf("history with a bad cursor: %+v", out.Errors)
 		}
@@ -256,11 +265,11 @@ func TestServeTenantResolution(t *testing.T) {
 				t.Fatalf("module fields lack %s: %s", want, raw)
 			}
 		}
-		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q) { totalCount } }`, otherID))
+		_, out, _ = ts.graphql(t, logs, fmt.Sprintf(`{ history(id: %q) { totalCount } }`, otherID))
 		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "FORBIDDEN" {
 			t.Fatalf("history of another tenant: %+v", out.Errors)
 		}
-		_, out, _ = ts.graphql(t, tenantHeader("shop"), fmt.Sprintf(`{ history(id: %q, first: 1000) { totalCount } }`, shopID))
+		_, out, _ = ts.graphql(t, logs, fmt.Sprintf(`{ history(id: %q, first: 1000) { totalCount } }`, shopID))
 		if len(out.Errors) != 1 || out.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
 			t.Fatalf("history first=1000: %+v", out.Errors)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rustok/rustok/commands"
 	tenantcmd "github.com/rustok/rustok/commands/tenant"
+	"github.com/rustok/rustok/domain/rbac"
 	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/tenantcache"
@@ -62,6 +63,16 @@ func (c *cli) actor() eventstore.Metadata {
 	}
 	id, _ := uuid.NewV7()
 	return eventstore.Metadata{ActorID: "cli:" + user, RequestID: id.String(), CorrelationID: id.String()}
+}
+
+// operator is the actor of an operator at the CLI: a super_admin, since
+// whoever runs the binary against the database holds every right anyway.
+func (c *cli) operator() rbac.Actor {
+	a, err := rbac.UserActor(c.actor().ActorID, rbac.RoleSuperAdmin)
+	if err != nil {
+		panic("cli operator: " + err.Error()) // a non-empty id and a valid role
+	}
+	return a
 }
 
 func (c *cli) tenantsCommand() *cobra.Command {
@@ -132,14 +143,25 @@ func tenantIDOf(ctx context.Context, a *app, ref string) string {
 }
 
 func (c *cli) tenantsCreate() *cobra.Command {
-	var slug, name string
+	var slug, name, adminEmail string
 	var domains []string
+	var adminPasswordStdin bool
 	cmd := &cobra.Command{
-		Use:   "create --slug S --name N [--domain HOST]...",
-		Short: "Create a tenant",
+		Use:   "create --slug S --name N [--domain HOST]... [--admin-email E [--admin-password-stdin]]",
+		Short: "Create a tenant (and, with --admin-email, its first admin)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return c.withTenants(cmd.Context(), func(a *app, h tenantHandlers) (string, commands.Result, error) {
+			admin, err := c.readFirstAdmin(adminEmail, adminPasswordStdin)
+			if err != nil {
+				return err
+			}
+			var adminErr error
+			err = c.withTenants(cmd.Context(), func(a *app, h tenantHandlers) (string, commands.Result, error) {
+				if admin != nil {
+					if err := admin.check(a.cfg); err != nil {
+						return "", commands.Result{}, err
+					}
+				}
 				id, err := uuid.NewV7()
 				if err != nil {
 					return "", commands.Result{}, err
@@ -148,14 +170,27 @@ func (c *cli) tenantsCreate() *cobra.Command {
 				if err != nil {
 					return "", res, err
 				}
-				fmt.Fprintf(c.stdout, "created tenant %s (id %s) at position %d\n", strings.ToLower(strings.TrimSpace(slug)), id, res.Position)
+				normalized := strings.ToLower(strings.TrimSpace(slug))
+				fmt.Fprintf(c.stdout, "created tenant %s (id %s) at position %d\n", normalized, id, res.Position)
+				if admin != nil {
+					// Reported after the tenant's read model is updated: the tenant stays.
+					if adminErr = c.createFirstAdmin(cmd.Context(), a, id.String(), normalized, admin); adminErr != nil {
+						adminErr = fmt.Errorf("tenant %s is created, but its admin %s is not: %w", normalized, admin.email, adminErr)
+					}
+				}
 				return id.String(), res, nil
 			})
+			if err != nil {
+				return err
+			}
+			return adminErr
 		},
 	}
 	cmd.Flags().StringVar(&slug, "slug", "", "unique slug (a-z, 0-9, -)")
 	cmd.Flags().StringVar(&name, "name", "", "display name")
 	cmd.Flags().StringArrayVar(&domains, "domain", nil, "a host name that resolves to this tenant (repeatable)")
+	cmd.Flags().StringVar(&adminEmail, "admin-email", "", "also create the tenant's first admin with this email, and print a one-time link to set their password")
+	cmd.Flags().BoolVar(&adminPasswordStdin, "admin-password-stdin", false, "read the first admin's password from stdin (one line) instead of printing a link")
 	_ = cmd.MarkFlagRequired("slug")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
@@ -238,7 +273,7 @@ func (c *cli) tenantsModules() *cobra.Command {
 			Args:  exactArgs(2, "TENANT and MODULE"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return c.withTenants(cmd.Context(), func(a *app, h tenantHandlers) (string, commands.Result, error) {
-					res, err := h.toggle.Handle(cmd.Context(), tenantcmd.ToggleModule{Tenant: args[0], Module: args[1], Enabled: verb == "enable", Actor: c.actor()})
+					res, err := h.toggle.Handle(cmd.Context(), tenantcmd.ToggleModule{Tenant: args[0], Module: args[1], Enabled: verb == "enable", Actor: c.actor(), Who: c.operator()})
 					if err != nil {
 						return "", res, err
 					}

@@ -133,8 +133,9 @@ func newEnv(tb testing.TB, dbURL string) *env {
 	}
 	e.userDep = usercmd.Deps{
 		Store: store, Modules: gate{}, Hasher: ph,
-		NewID: func() (string, error) { return uuid.NewString(), nil },
-		Now:   c.now,
+		NewID:    func() (string, error) { return uuid.NewString(), nil },
+		Now:      c.now,
+		Sessions: keepSessions{},
 	}
 	e.build(e.deps)
 	return e
@@ -274,3 +275,20 @@ func (e *env) revokedFor(tb testing.TB, id string) session.Reason {
 var passwordErrBusy = password.ErrBusy
 
 func commandsDecorators() commands.Decorators { return commands.Decorators{} }
+
+// keepSessions is a usercmd.SessionRevoker that ends nothing: these tests
+// ban and delete users to see what the session commands do with them, not
+// what the user commands revoke (commands/user tests that).
+type keepSessions struct{}
+
+func (keepSessions) RevokeForPasswordChange(context.Context, string, string, string, eventstore.Metadata) error {
+	return nil
+}
+
+func (keepSessions) RevokeForReset(context.Context, string, string, eventstore.Metadata) error {
+	return nil
+}
+
+func (keepSessions) RevokeForDisabledUser(context.Context, string, string, eventstore.Metadata) error {
+	return nil
+}

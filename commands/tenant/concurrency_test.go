@@ -130,7 +130,7 @@ func TestStaleVersionIsAConflictToRetry(t *testing.T) {
 			return err
 		},
 		"toggle": func() error {
-			_, err := tenantcmd.NewToggleModuleHandler(store, reg, now, d).Handle(context.Background(), tenantcmd.ToggleModule{Tenant: id, Module: "alloy", Enabled: true})
+			_, err := tenantcmd.NewToggleModuleHandler(store, reg, now, d).Handle(context.Background(), tenantcmd.ToggleModule{Who: operator, Tenant: id, Module: "alloy", Enabled: true})
 			return err
 		},
 		"enable locale": func() error {
@@ -165,7 +165,7 @@ func TestMetricsCountEveryCommand(t *testing.T) {
 		_, _ = e.disable.Handle(ctx, tenantcmd.DisableTenant{Tenant: "counted"})
 		_, _ = e.disable.Handle(ctx, tenantcmd.DisableTenant{Tenant: "counted"})
 		_, _ = e.disable.Handle(ctx, tenantcmd.DisableTenant{Tenant: "ghost"})
-		_, _ = e.toggle.Handle(ctx, tenantcmd.ToggleModule{Tenant: "counted", Module: "index"})
+		_, _ = e.toggle.Handle(ctx, tenantcmd.ToggleModule{Who: operator, Tenant: "counted", Module: "index"})
 
 		want := `
 # HELP rustok_commands_total Commands handled, by command and result code (OK or the error code).

@@ -13,6 +13,7 @@ import (
 	tenantcmd "github.com/rustok/rustok/commands/tenant"
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/domain/module"
+	"github.com/rustok/rustok/domain/rbac"
 	"github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/database/dbtest"
@@ -27,6 +28,15 @@ var actor = eventstore.Metadata{ActorID: "operator", RequestID: "req-1", Correla
 
 // testBaseDomains are the base domains of the handlers of newEnv: the
 // configuration default (settings.rustok.tenant.base_domains).
+// operator is a super_admin, who may toggle modules.
+var operator = func() rbac.Actor {
+	a, err := rbac.UserActor("operator", rbac.RoleSuperAdmin)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
 var testBaseDomains = []string{"localhost"}
 
 // env is a real event store on one database with every tenant handler.

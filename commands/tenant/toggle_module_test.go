@@ -25,23 +25,23 @@ func TestToggleModule(t *testing.T) {
 			wantErr     error
 			wantCode    domain.Code
 		}{
-			{name: "enable a module", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "alloy", Enabled: true},
+			{name: "enable a module", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "alloy", Enabled: true},
 				wantEvent: true, wantModules: []string{"content", "alloy"}},
-			{name: "enable a module whose dependency is on", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "blog", Enabled: true},
+			{name: "enable a module whose dependency is on", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "blog", Enabled: true},
 				wantEvent: true, wantModules: []string{"content", "blog"}},
-			{name: "disable a module", modules: []string{"content", "pages"}, cmd: tenantcmd.ToggleModule{Module: "pages"},
+			{name: "disable a module", modules: []string{"content", "pages"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "pages"},
 				wantEvent: true, wantModules: []string{"content"}},
-			{name: "enable an enabled module is a no-op", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "content", Enabled: true},
+			{name: "enable an enabled module is a no-op", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "content", Enabled: true},
 				wantModules: []string{"content"}},
-			{name: "disable a disabled module is a no-op", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "forum"},
+			{name: "disable a disabled module is a no-op", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "forum"},
 				wantModules: []string{"content"}},
-			{name: "an unknown module is bad input", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "shop", Enabled: true},
+			{name: "an unknown module is bad input", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "shop", Enabled: true},
 				wantErr: module.ErrUnknownModule, wantCode: domain.CodeBadInput, wantModules: []string{"content"}},
-			{name: "a core module cannot be disabled", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Module: "rbac"},
+			{name: "a core module cannot be disabled", modules: []string{"content"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "rbac"},
 				wantErr: module.ErrCoreModule, wantCode: domain.CodeBadInput, wantModules: []string{"content"}},
-			{name: "a missing dependency is a conflict", modules: []string{"commerce"}, cmd: tenantcmd.ToggleModule{Module: "forum", Enabled: true},
+			{name: "a missing dependency is a conflict", modules: []string{"commerce"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "forum", Enabled: true},
 				wantErr: module.ErrMissingDependency, wantCode: domain.CodeConflict, wantModules: []string{"commerce"}},
-			{name: "a needed module cannot be disabled", modules: []string{"content", "blog"}, cmd: tenantcmd.ToggleModule{Module: "content"},
+			{name: "a needed module cannot be disabled", modules: []string{"content", "blog"}, cmd: tenantcmd.ToggleModule{Who: operator, Module: "content"},
 				wantErr: module.ErrDependentEnabled, wantCode: domain.CodeConflict, wantModules: []string{"content", "blog"}},
 		}
 		for i, tc := range tests {
@@ -64,7 +64,7 @@ func TestToggleModule(t *testing.T) {
 				}
 			})
 		}
-		_, err := e.toggle.Handle(context.Background(), tenantcmd.ToggleModule{Tenant: "ghost", Module: "blog", Enabled: true})
+		_, err := e.toggle.Handle(context.Background(), tenantcmd.ToggleModule{Who: operator, Tenant: "ghost", Module: "blog", Enabled: true})
 		wantErr(t, err, tenant.ErrNotFound, domain.CodeNotFound, "")
 	})
 }

@@ -26,6 +26,9 @@ type ChangePassword struct {
 	CurrentPassword string
 	// NewPassword must pass Deps.Policy.
 	NewPassword string
+	// SessionID is the session of the request (the access token's "sid"),
+	// which stays signed in; every other session of the user is ended.
+	SessionID string
 }
 
 // LogAttrs returns the tenant and the actor's ids for the log line, never a
@@ -52,12 +55,13 @@ type changePassword struct{ deps Deps }
 // user.ErrDeleted; user.ErrNotActive; ErrWrongPassword; ErrBusy;
 // commands.ErrStaleVersion. On any error nothing is written.
 //
-// Revoking every session of the user but the current one is the session
-// module's follow-up to user.password_changed.
+// Every session of the user but cmd.SessionID is ended (Deps.Sessions,
+// reason password_changed) once every check passed, before the change is
+// recorded (DOMAIN.md: change-password revokes all but the current one).
 //
-// It panics if d lacks Store, Modules, Hasher or Now.
+// It panics if d lacks Store, Modules, Hasher, Sessions or Now.
 func NewChangePasswordHandler(d Deps, dec commands.Decorators) commands.Handler[ChangePassword] {
-	d.check("NewChangePasswordHandler", true, false)
+	d.check("NewChangePasswordHandler", need{hasher: true, sessions: true})
 	return commands.Decorate[ChangePassword]("user.change_password", changePassword{deps: d}, dec)
 }
 
@@ -86,7 +90,11 @@ func (h changePassword) Handle(ctx context.Context, cmd ChangePassword) (command
 		if err != nil {
 			return commands.Decision[user.Event]{}, err
 		}
-		return decision(u.ChangePassword(pwHash, at))
+		events, err := u.ChangePassword(pwHash, at)
+		if err == nil {
+			err = h.deps.Sessions.RevokeForPasswordChange(ctx, cmd.TenantID, id, cmd.SessionID, actorMeta(cmd.Actor, cmd.Meta))
+		}
+		return decision(events, err)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("change password of user %s: %w", id, err)

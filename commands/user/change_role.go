@@ -50,7 +50,7 @@ type changeRole struct{ deps Deps }
 //
 // It panics if d lacks Store, Modules or Now.
 func NewChangeRoleHandler(d Deps, dec commands.Decorators) commands.Handler[ChangeRole] {
-	d.check("NewChangeRoleHandler", false, false)
+	d.check("NewChangeRoleHandler", need{})
 	return commands.Decorate[ChangeRole]("user.change_role", changeRole{deps: d}, dec)
 }
 

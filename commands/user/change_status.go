@@ -43,12 +43,14 @@ type changeStatus struct{ deps Deps }
 // user.ErrDeleted; ErrOutranked; commands.ErrStaleVersion. On any error
 // nothing is written.
 //
-// Revoking the sessions of a user who is no longer active is the session
-// module's follow-up.
+// When the new status is not active, the user's sessions are ended
+// (Deps.Sessions, reason user_disabled) once every check passed, before the
+// change is recorded; a token of theirs is refused from the next request
+// on anyway, as the per-request check reads the user's status.
 //
-// It panics if d lacks Store, Modules or Now.
+// It panics if d lacks Store, Modules, Sessions or Now.
 func NewChangeStatusHandler(d Deps, dec commands.Decorators) commands.Handler[ChangeStatus] {
-	d.check("NewChangeStatusHandler", false, false)
+	d.check("NewChangeStatusHandler", need{sessions: true})
 	return commands.Decorate[ChangeStatus]("user.change_status", changeStatus{deps: d}, dec)
 }
 
@@ -66,8 +68,12 @@ func (h changeStatus) Handle(ctx context.Context, cmd ChangeStatus) (commands.Re
 			}
 			return nil
 		},
-	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		return decision(u.ChangeStatus(cmd.Status, at))
+	}, cmd.UserID, func(ctx context.Context, u *user.User) (commands.Decision[user.Event], error) {
+		events, err := u.ChangeStatus(cmd.Status, at)
+		if err == nil && len(events) > 0 && cmd.Status != user.StatusActive {
+			err = h.deps.Sessions.RevokeForDisabledUser(ctx, cmd.TenantID, u.ID(), actorMeta(cmd.Actor, cmd.Meta))
+		}
+		return decision(events, err)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("change status of user %s: %w", clip(cmd.UserID), err)

@@ -56,7 +56,7 @@ type createUser struct{ deps Deps }
 //
 // It panics if d lacks Store, Modules, Hasher, NewID or Now.
 func NewCreateUserHandler(d Deps, dec commands.Decorators) commands.Handler[CreateUser] {
-	d.check("NewCreateUserHandler", true, true)
+	d.check("NewCreateUserHandler", need{hasher: true, id: true})
 	return commands.Decorate[CreateUser]("user.create", createUser{deps: d}, dec)
 }
 

@@ -38,11 +38,12 @@ type deleteUser struct{ deps Deps }
 // user already deleted; ErrOutranked; commands.ErrStaleVersion. On any error
 // nothing is written.
 //
-// Revoking the deleted user's sessions is the session module's follow-up.
+// The user's sessions are ended (Deps.Sessions, reason user_disabled) once
+// every check passed, before the deletion is recorded.
 //
-// It panics if d lacks Store, Modules or Now.
+// It panics if d lacks Store, Modules, Sessions or Now.
 func NewDeleteUserHandler(d Deps, dec commands.Decorators) commands.Handler[DeleteUser] {
-	d.check("NewDeleteUserHandler", false, false)
+	d.check("NewDeleteUserHandler", need{sessions: true})
 	return commands.Decorate[DeleteUser]("user.delete", deleteUser{deps: d}, dec)
 }
 
@@ -52,9 +53,12 @@ func (h deleteUser) Handle(ctx context.Context, cmd DeleteUser) (commands.Result
 		TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 		Access:   commands.Access{Permission: permDelete, Owner: cmd.UserID},
 		Validate: func() error { return checkID(cmd.UserID) },
-	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
+	}, cmd.UserID, func(ctx context.Context, u *user.User) (commands.Decision[user.Event], error) {
 		email := u.EmailReservation()
 		events, err := u.Delete(at)
+		if err == nil {
+			err = h.deps.Sessions.RevokeForDisabledUser(ctx, cmd.TenantID, u.ID(), actorMeta(cmd.Actor, cmd.Meta))
+		}
 		return decision(events, err, eventstore.Release(user.EmailScope, email))
 	})
 	if err != nil {

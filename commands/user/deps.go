@@ -26,6 +26,27 @@ type Hasher interface {
 	Verify(ctx context.Context, password, encoded string) (rehash bool, err error)
 }
 
+// SessionRevoker ends a user's sessions on behalf of a user command; the
+// session module's *commands/session.Revoker does it (through an adapter in
+// the composition root). Each method ends every active session of the user
+// in the tenant (the sessions read model's list) but the one named, and is
+// idempotent: a session already ended is skipped. It checks no permission:
+// the calling command authorized the change.
+//
+// The handlers call it inside their decision, after every check passed and
+// before the user's event is appended: a crash between the two leaves the
+// sessions ended and the user unchanged (the caller retries), never the
+// password changed with the old sessions alive (docs/adr/0029).
+type SessionRevoker interface {
+	// RevokeForPasswordChange ends every session but keepSessionID.
+	RevokeForPasswordChange(ctx context.Context, tenantID, userID, keepSessionID string, meta eventstore.Metadata) error
+	// RevokeForReset ends every session.
+	RevokeForReset(ctx context.Context, tenantID, userID string, meta eventstore.Metadata) error
+	// RevokeForDisabledUser ends every session of a user who was banned,
+	// deactivated or deleted.
+	RevokeForDisabledUser(ctx context.Context, tenantID, userID string, meta eventstore.Metadata) error
+}
+
 // Deps are what the user handlers need. Each constructor checks the fields
 // it uses and panics if one is missing (a wiring mistake).
 type Deps struct {
@@ -45,6 +66,17 @@ type Deps struct {
 	NewID func() (string, error)
 	// Now is the clock of the recorded events.
 	Now func() time.Time
+	// Sessions ends the sessions of a user whose password changed or who
+	// was disabled or deleted (ChangePassword, ResetPassword, ChangeStatus,
+	// DeleteUser).
+	Sessions SessionRevoker
+	// ResetKey is the server key password reset tokens are derived from
+	// (user.ResetSecret), at least user.MinResetKeyLength bytes, the same
+	// on every instance (RequestPasswordReset, ResetPassword). Never logged.
+	ResetKey []byte
+	// ResetTTL is how long a reset token is valid; zero means
+	// user.DefaultResetTokenTTL.
+	ResetTTL time.Duration
 }
 
 // Application errors of the user commands, besides those of domain/user and
@@ -92,11 +124,21 @@ func pipeline(d Deps) commands.Pipeline[*user.User, user.Event] {
 	}
 }
 
+// need names the optional dependencies a constructor uses.
+type need struct{ hasher, id, sessions, resetKey bool }
+
 // check panics, naming the constructor, if any of the given dependencies
 // is missing.
-func (d Deps) check(name string, needHasher, needID bool) {
-	if d.Store == nil || d.Modules == nil || d.Now == nil || (needHasher && d.Hasher == nil) || (needID && d.NewID == nil) {
+func (d Deps) check(name string, n need) {
+	if d.Store == nil || d.Modules == nil || d.Now == nil || (n.hasher && d.Hasher == nil) || (n.id && d.NewID == nil) ||
+		(n.sessions && d.Sessions == nil) {
 		panic("user." + name + ": missing dependency")
+	}
+	if n.resetKey && len(d.ResetKey) < user.MinResetKeyLength {
+		panic("user." + name + ": reset key shorter than user.MinResetKeyLength")
+	}
+	if d.ResetTTL < 0 {
+		panic("user." + name + ": negative reset TTL")
 	}
 	if err := d.Policy.Validate(); err != nil {
 		panic("user." + name + ": " + err.Error())
@@ -161,6 +203,16 @@ func logAttrs(tenantID, userID string, actor rbac.Actor, meta eventstore.Metadat
 		attrs = append(attrs, slog.String("actor_id", actor.UserID()))
 	}
 	return append(attrs, commands.ActorAttrs(meta)...)
+}
+
+// actorMeta is meta with the actor's user id as its ActorID when it has
+// none, for the events recorded on the command's behalf (the sessions it
+// ends).
+func actorMeta(actor rbac.Actor, meta eventstore.Metadata) eventstore.Metadata {
+	if meta.ActorID == "" {
+		meta.ActorID = actor.UserID()
+	}
+	return meta
 }
 
 // newUserID returns cmdID, or a new id from d.NewID when it is empty.

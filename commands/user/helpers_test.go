@@ -21,12 +21,52 @@ import (
 )
 
 var (
-	_ usercmd.Hasher      = (*password.Hasher)(nil)
-	_ commands.Store      = (*eventstore.Store)(nil)
-	_ commands.ModuleGate = (*gate)(nil)
-	_ usercmd.Hasher      = busyHasher{}
-	_ commands.Store      = (*interferingStore)(nil)
+	_ usercmd.Hasher         = (*password.Hasher)(nil)
+	_ commands.Store         = (*eventstore.Store)(nil)
+	_ commands.ModuleGate    = (*gate)(nil)
+	_ usercmd.Hasher         = busyHasher{}
+	_ commands.Store         = (*interferingStore)(nil)
+	_ usercmd.SessionRevoker = (*revoker)(nil)
 )
+
+// revoker is a usercmd.SessionRevoker double recording each call as
+// "reason tenant/user keep"; fail, when set, is every call's answer.
+type revoker struct {
+	mu    sync.Mutex
+	calls []string
+	fail  error
+}
+
+func (r *revoker) record(reason, tenantID, userID, keep string, meta eventstore.Metadata) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, reason+" "+tenantID+"/"+userID+" "+keep+" by "+meta.ActorID)
+	return r.fail
+}
+
+func (r *revoker) RevokeForPasswordChange(_ context.Context, tenantID, userID, keep string, meta eventstore.Metadata) error {
+	return r.record("password_changed", tenantID, userID, keep, meta)
+}
+
+func (r *revoker) RevokeForReset(_ context.Context, tenantID, userID string, meta eventstore.Metadata) error {
+	return r.record("password_reset", tenantID, userID, "", meta)
+}
+
+func (r *revoker) RevokeForDisabledUser(_ context.Context, tenantID, userID string, meta eventstore.Metadata) error {
+	return r.record("user_disabled", tenantID, userID, "", meta)
+}
+
+// take returns the recorded calls and forgets them.
+func (r *revoker) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls
+	r.calls = nil
+	return c
+}
+
+// resetKey is the reset token key of every test.
+var resetKey = []byte(strings.Repeat("k", 32))
 
 // at is the handlers' clock in every test.
 var at = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -80,10 +120,11 @@ func (s *interferingStore) Load(ctx context.Context, streamType, streamID string
 // env is a real event store on one database, one tenant with a user of
 // each role, and every user handler.
 type env struct {
-	store  *eventstore.Store
-	deps   usercmd.Deps
-	gate   *gate
-	tenant string
+	store   *eventstore.Store
+	deps    usercmd.Deps
+	gate    *gate
+	revoker *revoker
+	tenant  string
 
 	register commands.Handler[usercmd.RegisterUser]
 	create   commands.Handler[usercmd.CreateUser]
@@ -92,6 +133,8 @@ type env struct {
 	status   commands.Handler[usercmd.ChangeStatus]
 	del      commands.Handler[usercmd.DeleteUser]
 	chpw     commands.Handler[usercmd.ChangePassword]
+	forgot   commands.Handler[usercmd.RequestPasswordReset]
+	reset    commands.Handler[usercmd.ResetPassword]
 
 	// The seeded users, one per role, and their actors.
 	superID, adminID, managerID, customerID string
@@ -108,17 +151,19 @@ func newEnv(tb testing.TB, dbURL string) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{store: store, gate: &gate{disabled: map[string]bool{}}, tenant: uuid.NewString()}
+	e := &env{store: store, gate: &gate{disabled: map[string]bool{}}, revoker: &revoker{}, tenant: uuid.NewString()}
 	e.deps = usercmd.Deps{
 		Store: store, Modules: e.gate, Hasher: h,
-		NewID: func() (string, error) { return uuid.NewString(), nil },
-		Now:   func() time.Time { return at },
+		NewID:    func() (string, error) { return uuid.NewString(), nil },
+		Now:      func() time.Time { return at },
+		Sessions: e.revoker, ResetKey: resetKey,
 	}
 	e.build(e.deps)
 	e.superID, e.super = e.seed(tb, user.RoleSuperAdmin, "root@example.com")
 	e.adminID, e.admin = e.seed(tb, user.RoleAdmin, "admin@example.com")
 	e.managerID, e.manager = e.seed(tb, user.RoleManager, "manager@example.com")
 	e.customerID, e.customer = e.seed(tb, user.RoleCustomer, "customer@example.com")
+	e.revoker.take()
 	return e
 }
 
@@ -131,6 +176,8 @@ func (e *env) build(d usercmd.Deps) {
 	e.status = usercmd.NewChangeStatusHandler(d, commands.Decorators{})
 	e.del = usercmd.NewDeleteUserHandler(d, commands.Decorators{})
 	e.chpw = usercmd.NewChangePasswordHandler(d, commands.Decorators{})
+	e.forgot = usercmd.NewRequestPasswordResetHandler(d, commands.Decorators{})
+	e.reset = usercmd.NewResetPasswordHandler(d, commands.Decorators{})
 }
 
 // with returns a copy of e whose handlers use d.

@@ -64,7 +64,7 @@ type registerUser struct {
 //
 // It panics if d lacks Store, Modules, Hasher, NewID or Now.
 func NewRegisterUserHandler(d Deps, dec commands.Decorators, opts ...RegisterOption) commands.Handler[RegisterUser] {
-	d.check("NewRegisterUserHandler", true, true)
+	d.check("NewRegisterUserHandler", need{hasher: true, id: true})
 	h := registerUser{deps: d}
 	for _, o := range opts {
 		o(&h)

@@ -51,7 +51,7 @@ type updateUser struct{ deps Deps }
 //
 // It panics if d lacks Store, Modules or Now.
 func NewUpdateUserHandler(d Deps, dec commands.Decorators) commands.Handler[UpdateUser] {
-	d.check("NewUpdateUserHandler", false, false)
+	d.check("NewUpdateUserHandler", need{})
 	return commands.Decorate[UpdateUser]("user.update", updateUser{deps: d}, dec)
 }
 

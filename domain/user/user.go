@@ -328,22 +328,32 @@ func (u *User) RequestPasswordReset(tokenHash string, expiresAt, at time.Time) (
 // when no token is pending, tokenHash is not it or it expired;
 // ErrInvalidHash (internal) for a bad new hash.
 func (u *User) ResetPassword(tokenHash, hash string, at time.Time) ([]Event, error) {
-	if err := u.live(); err != nil {
-		return nil, err
-	}
-	if u.resetHash == "" || subtle.ConstantTimeCompare([]byte(tokenHash), []byte(u.resetHash)) != 1 ||
-		!at.Before(u.resetExpiresAt) {
-		return nil, ErrInvalidResetToken
-	}
-	// After the token check, so that only the token's holder learns the
-	// account's state.
-	if err := u.CanSignIn(); err != nil {
+	if err := u.CheckResetToken(tokenHash, at); err != nil {
 		return nil, err
 	}
 	if err := checkHash(hash); err != nil {
 		return nil, err
 	}
 	return u.record(PasswordChanged{UserID: u.id, PasswordHash: hash, Reason: ReasonReset, At: at.UTC()})
+}
+
+// CheckResetToken reports whether ResetPassword would accept tokenHash at
+// `at`, without deciding anything: the command checks the token before it
+// spends a password hash on the new password, so that guessing tokens
+// costs the server nothing slow. Errors: ErrDeleted; ErrInvalidResetToken
+// when no token is pending, tokenHash is not it or it expired; then, for
+// the token's holder only, the error of CanSignIn.
+func (u *User) CheckResetToken(tokenHash string, at time.Time) error {
+	if err := u.live(); err != nil {
+		return err
+	}
+	if u.resetHash == "" || subtle.ConstantTimeCompare([]byte(tokenHash), []byte(u.resetHash)) != 1 ||
+		!at.Before(u.resetExpiresAt) {
+		return ErrInvalidResetToken
+	}
+	// After the token check, so that only the token's holder learns the
+	// account's state.
+	return u.CanSignIn()
 }
 
 // Delete deletes the user and returns Deleted; afterwards every decision

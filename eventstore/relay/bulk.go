@@ -102,10 +102,103 @@ type Upsert struct {
 // (PostgreSQL refuses to change one row twice in a statement). A nil value
 // is NULL.
 func (t *Tx) Upsert(ctx context.Context, u Upsert, rows [][]any) error {
-	if len(rows) == 0 {
+	return t.Write(ctx, UpsertRows(u, rows))
+}
+
+// DeleteRows deletes from table (mapped through Tx.Table) every row whose
+// columns equal one of rows (each with the values of columns, in order).
+func (t *Tx) DeleteRows(ctx context.Context, table string, columns []string, rows [][]any) error {
+	return t.Write(ctx, DeleteWhere(table, columns, rows))
+}
+
+// Write is one of the writes Tx.Write makes: an upsert (UpsertRows) or a
+// delete (DeleteWhere), with its rows.
+type Write struct {
+	upsert  *Upsert
+	table   string // of a delete
+	columns []string
+	rows    [][]any
+}
+
+// UpsertRows is the write of Tx.Upsert(u, rows).
+func UpsertRows(u Upsert, rows [][]any) Write { return Write{upsert: &u, rows: rows} }
+
+// DeleteWhere is the write of Tx.DeleteRows(table, columns, rows).
+func DeleteWhere(table string, columns []string, rows [][]any) Write {
+	return Write{table: table, columns: columns, rows: rows}
+}
+
+// Write makes the writes, in order, skipping those without rows. On
+// PostgreSQL they are one statement (each write a data-modifying WITH query
+// of the last one), so the batch pays one round trip; on SQLite, in
+// process, one statement each, as Upsert and DeleteRows do.
+//
+// The writes must not touch the same rows: in one PostgreSQL statement they
+// all see the tables as they were before it, in no defined order, and a row
+// cannot be changed twice. Writes to different tables, or to disjoint keys
+// of one table (say, deleting hosts a tenant lost and upserting hosts
+// others gained, none of them both), give what the writes one after the
+// other give.
+func (t *Tx) Write(ctx context.Context, writes ...Write) error {
+	var todo []Write
+	for _, w := range writes {
+		if len(w.rows) > 0 {
+			todo = append(todo, w)
+		}
+	}
+	if len(todo) == 0 {
 		return nil
 	}
-	table := t.Table(u.Table)
+	if t.dialect != database.Postgres {
+		for _, w := range todo {
+			if err := t.sqliteWrite(ctx, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var args []any
+	stmts := make([]string, len(todo))
+	for i, w := range todo {
+		stmt, a, err := t.postgresWrite(ctx, w, len(args))
+		if err != nil {
+			return w.fail(t, err)
+		}
+		stmts[i], args = stmt, append(args, a...)
+	}
+	q := stmts[len(stmts)-1]
+	if len(stmts) > 1 {
+		with := make([]string, len(stmts)-1)
+		for i, stmt := range stmts[:len(stmts)-1] {
+			with[i] = "w" + strconv.Itoa(i) + " AS (" + stmt + ")"
+		}
+		q = "WITH " + strings.Join(with, ", ") + " " + q
+	}
+	if _, err := t.tx.ExecContext(ctx, q, args...); err != nil {
+		if len(todo) == 1 {
+			return todo[0].fail(t, err)
+		}
+		what := make([]string, len(todo))
+		for i, w := range todo {
+			what[i] = w.describe(t)
+		}
+		return fmt.Errorf("%s: %w", strings.Join(what, ", "), err)
+	}
+	return nil
+}
+
+// describe says what w does, for errors.
+func (w Write) describe(t *Tx) string {
+	if w.upsert != nil {
+		return fmt.Sprintf("upsert %d rows into %s", len(w.rows), t.Table(w.upsert.Table))
+	}
+	return fmt.Sprintf("delete %d rows from %s", len(w.rows), t.Table(w.table))
+}
+
+func (w Write) fail(t *Tx, err error) error { return fmt.Errorf("%s: %w", w.describe(t), err) }
+
+// upsertTail returns the upsert's `ON CONFLICT …` clause for table.
+func upsertTail(u *Upsert, table string) string {
 	var tail strings.Builder
 	tail.WriteString(" ON CONFLICT (" + strings.Join(u.Key, ", ") + ") DO ")
 	sep := "UPDATE SET "
@@ -120,56 +213,59 @@ func (t *Tx) Upsert(ctx context.Context, u Upsert, rows [][]any) error {
 	} else if u.Version != "" {
 		tail.WriteString(" WHERE " + table + "." + u.Version + " < excluded." + u.Version)
 	}
-	head := "INSERT INTO " + table + " (" + strings.Join(u.Columns, ", ") + ") "
-	var err error
-	if t.dialect == database.Postgres {
-		err = t.execArrays(ctx, table, u.Columns, rows, func(unnest string) string {
-			return head + "SELECT * FROM " + unnest + tail.String()
-		})
-	} else {
-		err = t.execValues(ctx, head+"VALUES ", tail.String(), len(u.Columns), len(rows), rows)
-	}
-	if err != nil {
-		return fmt.Errorf("upsert %d rows into %s: %w", len(rows), table, err)
-	}
-	return nil
+	return tail.String()
 }
 
-// DeleteRows deletes from table (mapped through Tx.Table) every row whose
-// columns equal one of rows (each with the values of columns, in order).
-func (t *Tx) DeleteRows(ctx context.Context, table string, columns []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	table = t.Table(table)
-	var err error
-	if t.dialect == database.Postgres {
-		var on strings.Builder
-		for i, c := range columns {
-			if i > 0 {
-				on.WriteString(" AND ")
-			}
-			on.WriteString("t." + c + " = d." + c)
+// postgresWrite returns w as one PostgreSQL statement over `unnest($n::type[], …)`
+// (one array per column, numbered after the first offset parameters) and its
+// arguments.
+func (t *Tx) postgresWrite(ctx context.Context, w Write, offset int) (string, []any, error) {
+	if u := w.upsert; u != nil {
+		table := t.Table(u.Table)
+		unnest, args, err := t.arrays(ctx, table, u.Columns, w.rows, offset)
+		if err != nil {
+			return "", nil, err
 		}
-		err = t.execArrays(ctx, table, columns, rows, func(unnest string) string {
-			return "DELETE FROM " + table + " AS t USING " + unnest + " AS d(" + strings.Join(columns, ", ") + ") WHERE " + on.String()
-		})
+		return "INSERT INTO " + table + " (" + strings.Join(u.Columns, ", ") + ") SELECT * FROM " + unnest + upsertTail(u, table), args, nil
+	}
+	table := t.Table(w.table)
+	unnest, args, err := t.arrays(ctx, table, w.columns, w.rows, offset)
+	if err != nil {
+		return "", nil, err
+	}
+	var on strings.Builder
+	for i, c := range w.columns {
+		if i > 0 {
+			on.WriteString(" AND ")
+		}
+		on.WriteString("t." + c + " = d." + c)
+	}
+	return "DELETE FROM " + table + " AS t USING " + unnest + " AS d(" + strings.Join(w.columns, ", ") + ") WHERE " + on.String(), args, nil
+}
+
+// sqliteWrite runs w with multi-row VALUES lists.
+func (t *Tx) sqliteWrite(ctx context.Context, w Write) error {
+	var err error
+	if u := w.upsert; u != nil {
+		table := t.Table(u.Table)
+		head := "INSERT INTO " + table + " (" + strings.Join(u.Columns, ", ") + ") VALUES "
+		err = t.execValues(ctx, head, upsertTail(u, table), len(u.Columns), len(w.rows), w.rows)
 	} else {
-		head := "DELETE FROM " + table + " WHERE (" + strings.Join(columns, ", ") + ") IN (VALUES "
-		err = t.execValues(ctx, head, ")", len(columns), sqliteMaxCompound, rows)
+		head := "DELETE FROM " + t.Table(w.table) + " WHERE (" + strings.Join(w.columns, ", ") + ") IN (VALUES "
+		err = t.execValues(ctx, head, ")", len(w.columns), sqliteMaxCompound, w.rows)
 	}
 	if err != nil {
-		return fmt.Errorf("delete %d rows from %s: %w", len(rows), table, err)
+		return w.fail(t, err)
 	}
 	return nil
 }
 
-// execArrays runs the statement stmt builds around `unnest($1::type[], …)`
-// (PostgreSQL), with one array of values per column.
-func (t *Tx) execArrays(ctx context.Context, table string, columns []string, rows [][]any, stmt func(unnest string) string) error {
+// arrays returns `unnest($n::type[], …)` for columns of table (PostgreSQL),
+// the parameters numbered from offset+1, and one array of values per column.
+func (t *Tx) arrays(ctx context.Context, table string, columns []string, rows [][]any, offset int) (string, []any, error) {
 	types, err := t.columnTypes(ctx, table)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	arrays := make([]any, len(columns))
 	var b strings.Builder
@@ -177,24 +273,23 @@ func (t *Tx) execArrays(ctx context.Context, table string, columns []string, row
 	for j, c := range columns {
 		typ, ok := types[c]
 		if !ok {
-			return fmt.Errorf("table %s has no column %s", table, c)
+			return "", nil, fmt.Errorf("table %s has no column %s", table, c)
 		}
 		if j > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("$" + strconv.Itoa(j+1) + "::" + typ + "[]")
+		b.WriteString("$" + strconv.Itoa(offset+j+1) + "::" + typ + "[]")
 		col := make([]any, len(rows))
 		for i, r := range rows {
 			if len(r) != len(columns) {
-				return fmt.Errorf("row %d has %d values, want %d", i, len(r), len(columns))
+				return "", nil, fmt.Errorf("row %d has %d values, want %d", i, len(r), len(columns))
 			}
 			col[i] = r[j]
 		}
 		arrays[j] = col
 	}
 	b.WriteString(")")
-	_, err = t.tx.ExecContext(ctx, stmt(b.String()), arrays...)
-	return err
+	return b.String(), arrays, nil
 }
 
 // execValues runs head + (?, …), (?, …) … + tail for rows of width values

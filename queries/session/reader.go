@@ -119,6 +119,26 @@ func (r *Reader) Active(ctx context.Context, tenantID, userID string, at time.Ti
 	return views, nil
 }
 
+// MaxUserSessionIDs bounds UserSessionIDs.
+const MaxUserSessionIDs = 400
+
+// UserSessionIDs returns the ids of the sessions of user userID in tenant
+// tenantID that the read model holds, revoked and expired ones included,
+// newest first, at most MaxUserSessionIDs (those cleaned up by `rustok task
+// cleanup sessions` are gone). Errors: ErrInvalidOwner.
+func (r *Reader) UserSessionIDs(ctx context.Context, tenantID, userID string) ([]string, error) {
+	tenantID, userID = normalize(tenantID), normalize(userID)
+	if !isUUID(tenantID) || !isUUID(userID) {
+		return nil, ErrInvalidOwner
+	}
+	var ids []string
+	q := `SELECT id FROM rm_sessions WHERE tenant_id = ? AND user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`
+	if err := r.db.SelectContext(ctx, &ids, r.db.Rebind(q), tenantID, userID, MaxUserSessionIDs); err != nil {
+		return nil, fmt.Errorf("list sessions of user %s: %w", userID, err)
+	}
+	return ids, nil
+}
+
 // Get returns session sessionID of tenant tenantID (matched in lowercase),
 // revoked or expired ones included: check View.ActiveAt. Errors:
 // ErrInvalidOwner; ErrInvalidID for a session id that is not a UUID; an

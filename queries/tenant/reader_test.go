@@ -14,6 +14,7 @@ import (
 	tenantcmd "github.com/rustok/rustok/commands/tenant"
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/domain/module"
+	"github.com/rustok/rustok/domain/rbac"
 	"github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/eventstore/relay"
@@ -22,6 +23,15 @@ import (
 	tenantproj "github.com/rustok/rustok/projections/tenant"
 	tenantqry "github.com/rustok/rustok/queries/tenant"
 )
+
+// operator is a super_admin, who may toggle modules.
+var operator = func() rbac.Actor {
+	a, err := rbac.UserActor("operator", rbac.RoleSuperAdmin)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
 
 var at = time.Date(2025, 3, 2, 10, 30, 0, 0, time.UTC)
 
@@ -88,7 +98,7 @@ func TestLookups(t *testing.T) {
 		alphaID := uuid.NewString()
 		e.must(t)(e.create.Handle(ctx, tenantcmd.CreateTenant{ID: alphaID, Slug: "alpha", Name: "Alpha", Domains: []string{"a.example.com", "old.example.com"}}))
 		e.must(t)(e.update.Handle(ctx, tenantcmd.UpdateTenant{Tenant: "alpha", RemoveDomains: []string{"old.example.com"}, AddDomains: []string{"www.alpha.test"}}))
-		e.must(t)(e.toggle.Handle(ctx, tenantcmd.ToggleModule{Tenant: "alpha", Module: "blog", Enabled: true}))
+		e.must(t)(e.toggle.Handle(ctx, tenantcmd.ToggleModule{Who: operator, Tenant: "alpha", Module: "blog", Enabled: true}))
 		e.must(t)(e.create.Handle(ctx, tenantcmd.CreateTenant{Slug: "beta", Name: "Beta"}))
 		e.project(t)
 

@@ -190,6 +190,55 @@ func (r *Reader) one(ctx context.Context, what, query string, args ...any) (View
 // Errors (BAD_USER_INPUT): user.ErrInvalidTenant; ErrInvalidFirst;
 // ErrInvalidCursor; user.ErrInvalidRole and user.ErrInvalidStatus for a
 // filter value that is not one; ErrInvalidSearch.
+// filterClause returns the WHERE clause (and its arguments) of the live
+// users of tenantID that match f: the one definition List and Count share.
+func filterClause(tenantID string, f Filter) (string, []any, error) {
+	where := `u.tenant_id = ? AND NOT u.deleted`
+	args := []any{tenantID}
+	if f.Role != "" {
+		if !f.Role.Valid() {
+			return "", nil, user.ErrInvalidRole
+		}
+		where += ` AND u.role = ?`
+		args = append(args, string(f.Role))
+	}
+	if f.Status != "" {
+		if !f.Status.Valid() {
+			return "", nil, user.ErrInvalidStatus
+		}
+		where += ` AND u.status = ?`
+		args = append(args, string(f.Status))
+	}
+	search, err := normalizeSearch(f.Search)
+	if err != nil {
+		return "", nil, err
+	}
+	if search != "" {
+		pattern := "%" + escapeLike(search) + "%"
+		where += ` AND (u.email LIKE ? ESCAPE '\' OR u.name_folded LIKE ? ESCAPE '\')`
+		args = append(args, pattern, pattern)
+	}
+	return where, args, nil
+}
+
+// Count returns how many live users of tenant tenantID match f (the
+// connection's totalCount). Errors: those of List's filter.
+func (r *Reader) Count(ctx context.Context, tenantID string, f Filter) (int, error) {
+	tenantID, err := normalizeTenant(tenantID)
+	if err != nil {
+		return 0, err
+	}
+	where, args, err := filterClause(tenantID, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if err := r.db.GetContext(ctx, &n, r.db.Rebind(`SELECT COUNT(*) FROM rm_users u WHERE `+where), args...); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
 func (r *Reader) List(ctx context.Context, tenantID string, f Filter, first int, after string) (Page, error) {
 	tenantID, err := normalizeTenant(tenantID)
 	if err != nil {
@@ -202,31 +251,11 @@ func (r *Reader) List(ctx context.Context, tenantID string, f Filter, first int,
 		first = DefaultFirst
 	}
 	first = min(first, MaxFirst)
-	query := `SELECT ` + viewColumns + ` FROM rm_users u WHERE u.tenant_id = ? AND NOT u.deleted`
-	args := []any{tenantID}
-	if f.Role != "" {
-		if !f.Role.Valid() {
-			return Page{}, user.ErrInvalidRole
-		}
-		query += ` AND u.role = ?`
-		args = append(args, string(f.Role))
-	}
-	if f.Status != "" {
-		if !f.Status.Valid() {
-			return Page{}, user.ErrInvalidStatus
-		}
-		query += ` AND u.status = ?`
-		args = append(args, string(f.Status))
-	}
-	search, err := normalizeSearch(f.Search)
+	where, args, err := filterClause(tenantID, f)
 	if err != nil {
 		return Page{}, err
 	}
-	if search != "" {
-		pattern := "%" + escapeLike(search) + "%"
-		query += ` AND (u.email LIKE ? ESCAPE '\' OR u.name_folded LIKE ? ESCAPE '\')`
-		args = append(args, pattern, pattern)
-	}
+	query := `SELECT ` + viewColumns + ` FROM rm_users u WHERE ` + where
 	if after != "" {
 		c, err := decodeCursor(after)
 		if err != nil {

@@ -257,6 +257,13 @@ func TestFiltersAndSearch(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 			}
+			// Count agrees with the list, whatever the page size.
+			if n, err := e.reader.Count(ctx, tenant, tc.f); err != nil || n != len(tc.want) {
+				t.Errorf("%s: Count = %d, %v; want %d", tc.name, n, err, len(tc.want))
+			}
+		}
+		if _, err := e.reader.Count(ctx, tenant, userqry.Filter{Role: "root"}); !errors.Is(err, user.ErrInvalidRole) {
+			t.Errorf("Count with a bad role: %v", err)
 		}
 	})
 }

@@ -33,6 +33,7 @@ type AuthUser struct {
 type UserReader interface {
 	Get(ctx context.Context, tenantID, userID string) (userqry.View, error)
 	List(ctx context.Context, tenantID string, f userqry.Filter, first int, after string) (userqry.Page, error)
+	Count(ctx context.Context, tenantID string, f userqry.Filter) (int, error)
 }
 
 // IdentityDeps are what the identity fields need. The operations are the
@@ -53,6 +54,8 @@ type IdentityDeps struct {
 	// client's auth rate-limit budget and returns the RATE_LIMITED error
 	// once it is spent; nil counts nothing.
 	AuthBudget func(ctx context.Context) error
+	// Accounts are the account operations (accounts.go).
+	Accounts AccountDeps
 }
 
 // maxUsersPage bounds users(first).
@@ -119,6 +122,17 @@ func IdentityFields(d IdentityDeps) Fields {
 	userConn := graphql.NewObject(graphql.ObjectConfig{Name: "UserConnection", Fields: graphql.Fields{
 		"edges":    &graphql.Field{Type: graphql.NewNonNull(graphql.NewList(graphql.NewNonNull(userEdge)))},
 		"pageInfo": &graphql.Field{Type: graphql.NewNonNull(pageInfoType)},
+		"totalCount": &graphql.Field{
+			Type:        graphql.NewNonNull(graphql.Int),
+			Description: "How many users match the filter and search, all pages together (counted only when asked).",
+			Resolve: func(p graphql.ResolveParams) (any, error) {
+				c, ok := p.Source.(userConnOut)
+				if !ok {
+					return nil, nil
+				}
+				return r.d.Users.Count(p.Context, c.tenantID, c.filter)
+			},
+		},
 	}})
 	userFilter := graphql.NewInputObject(graphql.InputObjectConfig{Name: "UserFilter", Fields: graphql.InputObjectConfigFieldMap{
 		"role":   {Type: role},
@@ -138,7 +152,8 @@ func IdentityFields(d IdentityDeps) Fields {
 		"refreshToken": {Type: graphql.String, Description: "A refresh token of the caller's session to end; absent: the session of the access token."},
 	}})
 	tenantArg := &graphql.ArgumentConfig{Type: graphql.ID, Description: "Accepted for compatibility: the tenant is the request's; another tenant is FORBIDDEN."}
-	return Fields{
+	accountQuery, accountMutation := r.accountFields(userType, role, status)
+	f := Fields{
 		Query: graphql.Fields{
 			"me": &graphql.Field{
 				Type:        userType,
@@ -189,6 +204,13 @@ func IdentityFields(d IdentityDeps) Fields {
 			},
 		},
 	}
+	for name, field := range accountQuery {
+		f.Query[name] = field
+	}
+	for name, field := range accountMutation {
+		f.Mutation[name] = field
+	}
+	return f
 }
 
 type identityResolvers struct{ d IdentityDeps }
@@ -233,6 +255,9 @@ type userEdgeOut struct {
 type userConnOut struct {
 	Edges    []userEdgeOut `json:"edges"`
 	PageInfo pageInfoOut   `json:"pageInfo"`
+	// tenantID and filter are what totalCount counts.
+	tenantID string
+	filter   userqry.Filter
 }
 
 // positionOf is a mutation's position for the answer, nil for none.
@@ -390,7 +415,7 @@ func (r identityResolvers) users(p graphql.ResolveParams) (any, error) {
 	}
 	out := userConnOut{Edges: make([]userEdgeOut, 0, len(page.Edges)), PageInfo: pageInfoOut{
 		HasNextPage: page.PageInfo.HasNextPage, HasPreviousPage: page.PageInfo.HasPreviousPage,
-	}}
+	}, tenantID: t.ID, filter: f}
 	for _, e := range page.Edges {
 		out.Edges = append(out.Edges, userEdgeOut{Node: toUserOut(e.Node, t.Name), Cursor: e.Cursor})
 	}

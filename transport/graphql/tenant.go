@@ -3,6 +3,7 @@ package gql
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,18 +13,24 @@ import (
 
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/domain/module"
+	"github.com/rustok/rustok/domain/rbac"
 	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/tenantcache"
 	tenantqry "github.com/rustok/rustok/queries/tenant"
+	httpserver "github.com/rustok/rustok/transport/http"
 	"github.com/rustok/rustok/transport/http/tenancy"
 )
 
 // HistoryReader reads a stream's events from the log.
 type HistoryReader interface {
-	LoadPage(ctx context.Context, streamType, streamID string, afterVersion int64, limit int) ([]eventstore.Event, error)
-	StreamVersion(ctx context.Context, streamType, streamID string) (int64, error)
+	LoadHistory(ctx context.Context, tenantID string, refs []eventstore.StreamRef, afterPosition int64, limit int) ([]eventstore.Event, int64, error)
 }
+
+// HistorySource finds the streams that make up the history of an entity
+// of a module: ok is false when id is none of its entities in the tenant.
+// The user module's source gives a user's stream and their sessions'.
+type HistorySource func(ctx context.Context, tenantID, id string) (refs []eventstore.StreamRef, ok bool, err error)
 
 // TenantReader reads the tenants read model.
 type TenantReader interface {
@@ -35,8 +42,12 @@ type TenantDeps struct {
 	Modules *module.Registry
 	History HistoryReader
 	Tenants TenantReader
-	// CanReadLogs reports whether the caller may read event history (logs:read).
-	CanReadLogs func(ctx context.Context) bool
+	// Histories find the streams of an entity other than the tenant
+	// itself, tried in order.
+	Histories []HistorySource
+	// Redact returns an event's payload as history may show it: without
+	// password hashes, token hashes or any other secret.
+	Redact func(e eventstore.Event) (json.RawMessage, error)
 }
 
 // maxHistoryPage bounds history(first).
@@ -112,7 +123,7 @@ func TenantFields(d TenantDeps) Fields {
 		},
 		"history": &graphql.Field{
 			Type:        historyConn,
-			Description: "The event history of an entity of this tenant (tenant streams for now). Needs logs:read.",
+			Description: "The event history of an entity of this tenant (the tenant itself; a user, with their sessions), oldest first, secrets removed. Needs logs:read.",
 			Args: graphql.FieldConfigArgument{
 				"id":    {Type: graphql.NewNonNull(graphql.ID)},
 				"first": {Type: graphql.Int, DefaultValue: 20},
@@ -272,21 +283,41 @@ func decodeHistoryCursor(c string) (int64, error) {
 	return v, nil
 }
 
+// streamsOf returns the streams of entity id of the tenant: the tenant's
+// own stream, or those a HistorySource finds. An id no source knows is
+// FORBIDDEN, as an entity of another tenant is: the two are not told
+// apart.
+func (r tenantResolvers) streamsOf(ctx context.Context, tenantID, id string) ([]eventstore.StreamRef, error) {
+	if id == tenantID {
+		return []eventstore.StreamRef{{Type: tenantdom.StreamType, ID: id}}, nil
+	}
+	for _, find := range r.d.Histories {
+		refs, ok, err := find(ctx, tenantID, id)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", id, err)
+		}
+		if ok {
+			return refs, nil
+		}
+	}
+	return nil, domain.Forbidden("history of %s is not visible to this tenant", id)
+}
+
 func (r tenantResolvers) history(p graphql.ResolveParams) (any, error) {
 	t, err := requestTenant(p.Context)
 	if err != nil {
 		return nil, err
 	}
-	if r.d.CanReadLogs == nil || !r.d.CanReadLogs(p.Context) {
-		return nil, domain.Unauthenticated("history needs a signed-in caller with logs:read")
+	if err := rbac.Check(httpserver.ActorFrom(p.Context), rbac.P(rbac.ResourceLogs, rbac.ActionRead), ""); err != nil {
+		return nil, err
 	}
 	id, _ := p.Args["id"].(string)
 	if !tenantdom.IsUUID(id) {
 		return nil, domain.InvalidField("id", "id must be a lowercase UUID")
 	}
-	if id != t.ID {
-		// Only this tenant's own streams; other entity streams join with their modules.
-		return nil, domain.Forbidden("history of %s is not visible to this tenant", id)
+	refs, err := r.streamsOf(p.Context, t.ID, id)
+	if err != nil {
+		return nil, err
 	}
 	first, _ := p.Args["first"].(int)
 	if first < 1 || first > maxHistoryPage {
@@ -298,11 +329,7 @@ func (r tenantResolvers) history(p graphql.ResolveParams) (any, error) {
 			return nil, err
 		}
 	}
-	total, err := r.d.History.StreamVersion(p.Context, tenantdom.StreamType, id)
-	if err != nil {
-		return nil, err
-	}
-	evs, err := r.d.History.LoadPage(p.Context, tenantdom.StreamType, id, after, first+1)
+	evs, total, err := r.d.History.LoadHistory(p.Context, t.ID, refs, after, first+1)
 	if err != nil {
 		return nil, err
 	}
@@ -318,10 +345,16 @@ func (r tenantResolvers) history(p graphql.ResolveParams) (any, error) {
 			a := e.Metadata.ActorID
 			actor = &a
 		}
+		payload := e.Payload
+		if r.d.Redact != nil {
+			if payload, err = r.d.Redact(e); err != nil {
+				return nil, fmt.Errorf("history of %s: %w", id, err)
+			}
+		}
 		out.Edges = append(out.Edges, historyEdgeOut{
 			Node: historyEventOut{Position: e.Position, Type: e.Type, SchemaVersion: e.SchemaVersion, StreamVersion: e.Version,
-				RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano), ActorID: actor, Payload: string(e.Payload)},
-			Cursor: encodeHistoryCursor(e.Version),
+				RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano), ActorID: actor, Payload: string(payload)},
+			Cursor: encodeHistoryCursor(e.Position),
 		})
 	}
 	if n := len(out.Edges); n > 0 {

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS api_key_usage;
+DROP TABLE IF EXISTS rm_api_keys;

@@ -1,0 +1,1 @@
+DROP INDEX rm_sessions_user_idx;

@@ -39,7 +39,7 @@ func TestKillDuringResetMail(t *testing.T) {
 		mailDir := filepath.Join(e.dir, "mail")
 		e.env = append(e.env, "RUSTOK_SETTINGS__RUSTOK__EMAIL__DRIVER=file", "RUSTOK_SETTINGS__RUSTOK__EMAIL__FILE_DIR="+mailDir)
 		ctx := context.Background()
-		tenantID, _ := createTenant(t, e.a, e.h, "mail")
+		tenantID, _ := createTenant(t, e.a, e.h, "resets")
 
 		// The same handlers as the server, with the same reset key (both
 		// derive it from the development signing secret).

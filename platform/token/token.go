@@ -77,8 +77,9 @@ func OptionsFromConfig(c config.JWT) (Options, error) {
 	return Options{Keys: keys, Issuer: c.Issuer, Audience: c.Audience, AccessTTL: c.AccessTTL}, nil
 }
 
-// Authority issues and verifies access tokens under one key set. It is
-// immutable and safe for concurrent use.
+// Authority issues and verifies access tokens under one key set. Its
+// configuration is immutable; it remembers the tokens it verified (see
+// verified). It is safe for concurrent use.
 type Authority struct {
 	keys     KeySet
 	signer   jose.Signer
@@ -88,6 +89,7 @@ type Authority struct {
 	ttl      time.Duration
 	leeway   time.Duration
 	now      func() time.Time
+	verified *verified
 }
 
 // New returns an Authority. It returns an error when opts.Keys is empty,
@@ -134,6 +136,7 @@ func New(opts Options) (*Authority, error) {
 		ttl:      opts.AccessTTL,
 		leeway:   opts.Leeway,
 		now:      opts.Now,
+		verified: &verified{},
 	}, nil
 }
 
@@ -237,6 +240,13 @@ func (a *Authority) Issue(g Grant) (Issued, error) {
 // Verify never panics; its cost is bounded by MaxTokenLen whatever raw is,
 // and it reads the claims only after the signature verified.
 func (a *Authority) Verify(raw string) (Claims, error) {
+	if e, ok := a.verified.get(raw); ok {
+		// Verified before: only the clock may have changed the answer.
+		if err := a.checkTimes(e.claims.ExpiresAt, e.nbf, e.claims.IssuedAt); err != nil {
+			return Claims{}, err
+		}
+		return e.claims, nil
+	}
 	h, err := scan(raw)
 	if err != nil {
 		return Claims{}, err
@@ -265,7 +275,32 @@ func (a *Authority) Verify(raw string) (Claims, error) {
 		}
 		return Claims{}, fmt.Errorf("%w: claims: %w", ErrMalformed, err)
 	}
-	return a.check(w, key.kid)
+	c, err := a.check(w, key.kid)
+	if err != nil {
+		return Claims{}, err
+	}
+	var nbf time.Time
+	if w.NotBefore != nil {
+		nbf = w.NotBefore.Time().UTC()
+	}
+	a.verified.put(raw, verifiedEntry{claims: c, nbf: nbf})
+	return c, nil
+}
+
+// checkTimes applies the time rules with the leeway: before exp, not
+// before nbf or iat (zero: absent).
+func (a *Authority) checkTimes(exp, nbf, iat time.Time) error {
+	now := a.now()
+	if !now.Add(-a.leeway).Before(exp) {
+		return fmt.Errorf("%w at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
+	}
+	if !nbf.IsZero() && now.Add(a.leeway).Before(nbf) {
+		return fmt.Errorf("%w: nbf %s", ErrNotYetValid, nbf.UTC().Format(time.RFC3339))
+	}
+	if !iat.IsZero() && now.Add(a.leeway).Before(iat) {
+		return fmt.Errorf("%w: iat %s", ErrNotYetValid, iat.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // check applies the rules of the claims of a token whose signature verified.
@@ -282,20 +317,16 @@ func (a *Authority) check(w wireClaims, kid string) (Claims, error) {
 	case !w.Audience.Contains(a.audience):
 		return Claims{}, ErrAudience
 	}
-	now := a.now()
 	exp := w.Expiry.Time().UTC()
-	if !now.Add(-a.leeway).Before(exp) {
-		return Claims{}, fmt.Errorf("%w at %s", ErrExpired, exp.UTC().Format(time.RFC3339))
+	var nbf, iat time.Time
+	if w.NotBefore != nil {
+		nbf = w.NotBefore.Time().UTC()
 	}
-	if w.NotBefore != nil && now.Add(a.leeway).Before(w.NotBefore.Time()) {
-		return Claims{}, fmt.Errorf("%w: nbf %s", ErrNotYetValid, w.NotBefore.Time().UTC().Format(time.RFC3339))
-	}
-	var iat time.Time
 	if w.IssuedAt != nil {
 		iat = w.IssuedAt.Time().UTC()
-		if now.Add(a.leeway).Before(iat) {
-			return Claims{}, fmt.Errorf("%w: iat %s", ErrNotYetValid, iat.UTC().Format(time.RFC3339))
-		}
+	}
+	if err := a.checkTimes(exp, nbf, iat); err != nil {
+		return Claims{}, err
 	}
 	switch {
 	case w.Subject == "":

@@ -247,11 +247,24 @@ func TestVerifyClock(t *testing.T) {
 		{t0.Add(15*time.Minute + 30*time.Second), token.ErrExpired},
 		{t0.Add(24 * time.Hour), token.ErrExpired},
 	}
+	// a verified raw at t0 and remembers it: every later answer comes from
+	// its memory of verified tokens, and must be the answer of an
+	// Authority that sees the token for the first time at that moment.
 	for _, tc := range tests {
 		now = tc.at
 		if _, err := a.Verify(raw); !errors.Is(err, tc.wantErr) {
-			t.Errorf("at t0%+v: %v, want %v", tc.at.Sub(t0), err, tc.wantErr)
+			t.Errorf("remembered, at t0%+v: %v, want %v", tc.at.Sub(t0), err, tc.wantErr)
 		}
+		at := tc.at
+		fresh := mustAuthority(t, a.Keys(), &at)
+		if _, err := fresh.Verify(raw); !errors.Is(err, tc.wantErr) {
+			t.Errorf("first seen, at t0%+v: %v, want %v", tc.at.Sub(t0), err, tc.wantErr)
+		}
+	}
+	// A remembered token does not make a tampered copy valid.
+	now = t0
+	if _, err := a.Verify(raw[:len(raw)-2] + "AA"); !errors.Is(err, token.ErrSignature) && !errors.Is(err, token.ErrMalformed) {
+		t.Errorf("tampered signature after the token was remembered: %v", err)
 	}
 }
 

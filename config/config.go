@@ -201,6 +201,9 @@ type Password struct {
 	// MinLength is the shortest password accepted, in characters, at least 1.
 	// Default 8.
 	MinLength int `koanf:"min_length"`
+	// ResetTTL is how long a password reset link works, 1s to 24h.
+	// Default 1h.
+	ResetTTL time.Duration `koanf:"reset_ttl"`
 }
 
 // GraphQL configures the /api/graphql endpoint (keys graphql.*).
@@ -460,6 +463,7 @@ func Default() Config {
 				Argon2Iterations:  2,
 				Argon2Parallelism: 1,
 				MinLength:         8,
+				ResetTTL:          time.Hour,
 			},
 		},
 		GraphQL: GraphQL{

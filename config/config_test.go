@@ -63,6 +63,7 @@ func TestDefault(t *testing.T) {
 		{"auth.password.argon2_memory_kib", d.Auth.Password.Argon2MemoryKiB, uint32(19456)},
 		{"auth.password.argon2_iterations", d.Auth.Password.Argon2Iterations, uint32(2)},
 		{"auth.password.argon2_parallelism", d.Auth.Password.Argon2Parallelism, uint8(1)},
+		{"auth.password.reset_ttl", d.Auth.Password.ResetTTL, time.Hour},
 		{"graphql.playground", d.GraphQL.Playground, true},
 		{"graphql.max_depth", d.GraphQL.MaxDepth, 12},
 		{"graphql.max_complexity", d.GraphQL.MaxComplexity, 1000},

@@ -260,6 +260,9 @@ func (v *validator) password(p Password) {
 	if p.MinLength < 1 {
 		v.add("auth.password.min_length", "must be at least 1, got %d", p.MinLength)
 	}
+	if p.ResetTTL < time.Second || p.ResetTTL > 24*time.Hour {
+		v.add("auth.password.reset_ttl", "must be between 1s and 24h, got %s", p.ResetTTL)
+	}
 }
 
 func (v *validator) graphQL(g GraphQL) {

@@ -195,6 +195,11 @@ func TestValidate(t *testing.T) {
 			wantErr: "auth.jwt.refresh_ttl: must be longer than auth.jwt.access_ttl (15m0s), got 15m0s",
 		},
 		{
+			name:    "reset links that never expire",
+			change:  func(c *config.Config) { c.Auth.Password.ResetTTL = 0 },
+			wantErr: "auth.password.reset_ttl: must be between 1s and 24h, got 0s",
+		},
+		{
 			name:    "refresh grace too long",
 			change:  func(c *config.Config) { c.Auth.JWT.RefreshGrace = 10 * time.Minute },
 			wantErr: "auth.jwt.refresh_grace: must be between 0s and 5m, got 10m0s",

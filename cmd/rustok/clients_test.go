@@ -84,6 +84,7 @@ var clientDocuments = []struct{ name, query string }{
 		revokeApiKey(id: $id) { success }
 		revokeSession(id: $sid) { success }
 	}`},
+	{"toggle a module", `mutation { toggleModule(moduleSlug: "blog", enabled: true) { moduleSlug enabled settings } }`},
 	{"user history", `query H($id: ID!) { history(id: $id, first: 50) { totalCount edges { node { type actorId payload } } } }`},
 }
 

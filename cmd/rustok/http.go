@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	tenantcmd "github.com/rustok/rustok/commands/tenant"
 	"github.com/rustok/rustok/config"
 	tenantdom "github.com/rustok/rustok/domain/tenant"
 	"github.com/rustok/rustok/eventstore/relay"
@@ -78,12 +79,22 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 			return nil, err
 		}
 	}
+	th, err := newTenantHandlers(s.a)
+	if err != nil {
+		return nil, err
+	}
 	h, err := gql.New(opts, gql.BaseFields(version), gql.TenantFields(gql.TenantDeps{
 		Modules:   s.a.modules,
 		History:   s.a.store,
 		Tenants:   reader,
 		Histories: []gql.HistorySource{userHistory(s.a.store, s.identity.accounts.sessions)},
 		Redact:    redactEvent,
+		ToggleModule: func(ctx context.Context, tenantID, module string, enabled bool) (int64, error) {
+			res, err := th.toggle.Handle(ctx, tenantcmd.ToggleModule{
+				Tenant: tenantID, Module: module, Enabled: enabled, Actor: requestMeta(ctx), Who: httpserver.ActorFrom(ctx),
+			})
+			return res.Position, err
+		},
 	}), s.identity.graphqlFields())
 	if err != nil {
 		return nil, err

@@ -129,7 +129,7 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 	}
 	ud := usercmd.Deps{
 		Store: a.store, Modules: commands.AlwaysEnabled{}, Hasher: hasher, Policy: policy, NewID: newID, Now: time.Now,
-		ResetKey: resetKey,
+		ResetKey: resetKey, ResetTTL: pw.ResetTTL,
 	}
 	id := &identity{
 		a: a, tokens: tokens, hasher: hasher, principals: principals, users: users, waiter: waiter, newID: newID,

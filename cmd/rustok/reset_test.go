@@ -191,3 +191,29 @@ func TestServePasswordReset(t *testing.T) {
 		}
 	})
 }
+
+// TestServeResetExpires: a reset link used after auth.password.reset_ttl
+// is refused, on each database.
+func TestServeResetExpires(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, dbURL string) {
+		t.Parallel()
+		cfg := authConfig(dbURL)
+		mailDir := t.TempDir()
+		cfg.Settings.Rustok.Email.Driver, cfg.Settings.Rustok.Email.FileDir = "file", mailDir
+		cfg.Auth.Password.ResetTTL = 2 * time.Second
+		ts := startServer(t, cfg)
+		_, pos := createTenant(t, ts.a, ts.h, "shop")
+		ts.waitFollowed(t, pos)
+		ts.tokens(t, "/api/auth/register", "shop", `{"email":"late@example.com","password":"correct horse battery"}`, http.StatusCreated)
+		if code, _, raw := ts.authCall(t, http.MethodPost, "/api/auth/reset/request", "shop", "", `{"email":"late@example.com"}`); code != http.StatusOK {
+			t.Fatalf("reset/request: %d %s", code, raw)
+		}
+		eventually(t, "the reset message written", func() bool { return len(mailFiles(t, mailDir)) == 1 })
+		_, token := resetTokenIn(t, mailFiles(t, mailDir)[0])
+		time.Sleep(cfg.Auth.Password.ResetTTL + 200*time.Millisecond)
+		code, hdr, raw := ts.authCall(t, http.MethodPost, "/api/auth/reset/confirm", "shop", "", `{"token":"`+token+`","new_password":"a new password!"}`)
+		wantProblem(t, "an expired reset link", code, hdr, raw, http.StatusBadRequest, "BAD_USER_INPUT")
+		ts.tokens(t, "/api/auth/login", "shop", `{"email":"late@example.com","password":"correct horse battery"}`, http.StatusOK)
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,10 @@ type TenantDeps struct {
 	// Redact returns an event's payload as history may show it: without
 	// password hashes, token hashes or any other secret.
 	Redact func(e eventstore.Event) (json.RawMessage, error)
+	// ToggleModule switches a module of the tenant on or off for the
+	// actor of ctx (who needs modules:manage) and returns the position of
+	// its event (0: no change).
+	ToggleModule func(ctx context.Context, tenantID, module string, enabled bool) (int64, error)
 }
 
 // maxHistoryPage bounds history(first).
@@ -102,7 +107,17 @@ func TenantFields(d TenantDeps) Fields {
 		"totalCount": &graphql.Field{Type: graphql.NewNonNull(graphql.Int)},
 	}})
 	r := tenantResolvers{d}
-	return Fields{Query: graphql.Fields{
+	return Fields{Mutation: graphql.Fields{
+		"toggleModule": &graphql.Field{
+			Type:        graphql.NewNonNull(tenantModule),
+			Description: "Switches an optional module of this tenant on or off (its dependencies first). Needs modules:manage.",
+			Args: graphql.FieldConfigArgument{
+				"moduleSlug": {Type: graphql.NewNonNull(graphql.String)},
+				"enabled":    {Type: graphql.NewNonNull(graphql.Boolean)},
+			},
+			Resolve: r.toggleModule,
+		},
+	}, Query: graphql.Fields{
 		"currentTenant": &graphql.Field{
 			Type:        tenantType,
 			Description: "The tenant of this request. With minPosition, answers once the read models reached that log position (read-your-writes, bounded wait; the answer's extensions.readYourWrites says whether it was reached).",
@@ -235,6 +250,27 @@ func (r tenantResolvers) tenantModules(p graphql.ResolveParams) (any, error) {
 		out = append(out, tenantModuleOut{ModuleSlug: m.Slug, Enabled: enabled[m.Slug], Settings: "{}"})
 	}
 	return out, nil
+}
+
+func (r tenantResolvers) toggleModule(p graphql.ResolveParams) (any, error) {
+	t, err := requestTenant(p.Context)
+	if err != nil {
+		return nil, err
+	}
+	slug, _ := p.Args["moduleSlug"].(string)
+	enabled, _ := p.Args["enabled"].(bool)
+	pos, err := r.d.ToggleModule(p.Context, t.ID, slug, enabled)
+	if err != nil {
+		return nil, err
+	}
+	if err := AwaitPosition(p.Context, pos); err != nil {
+		return nil, err
+	}
+	v, err := r.d.Tenants.ByID(p.Context, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	return tenantModuleOut{ModuleSlug: slug, Enabled: slices.Contains(r.d.Modules.Effective(v.Modules), slug), Settings: "{}"}, nil
 }
 
 type historyEventOut struct {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rustok/rustok/domain/user"
+	"github.com/rustok/rustok/platform/database/dbtest"
+)
+
+// operation is one root field of the schema called as a client would,
+// with arguments that pass validation, so that only the caller decides
+// the answer.
+type operation struct {
+	field, doc string
+	// public fields answer an anonymous caller.
+	public bool
+	// customer is the code a signed-in customer gets: "" for an answer,
+	// or the error code (with the permission named for FORBIDDEN).
+	customer, permission string
+}
+
+// TestServeEveryOperationNeedsItsPermission calls every root field of the
+// schema — the table must list each one, so a new field cannot skip this
+// test — as an anonymous caller (every non-public field UNAUTHENTICATED)
+// and as a signed-in customer (the administration fields FORBIDDEN,
+// naming the missing permission), and toggleModule as an admin (FORBIDDEN:
+// only a super_admin holds modules:manage), on each database.
+func TestServeEveryOperationNeedsItsPermission(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, dbURL string) {
+		t.Parallel()
+		ts := startServer(t, authConfig(dbURL))
+		shopID, pos := createTenant(t, ts.a, ts.h, "shop")
+		ts.waitFollowed(t, pos)
+		adminID := seedUser(t, ts, shopID, "admin@example.com", user.RoleAdmin)
+		customer := ts.tokens(t, "/api/auth/register", "shop", `{"email":"c@example.com","password":"correct horse battery"}`, http.StatusCreated)
+		admin := ts.tokens(t, "/api/auth/login", "shop", `{"email":"admin@example.com","password":"correct horse battery"}`, http.StatusOK)
+		const otherSession = "00000000-0000-7000-8000-0000000000bb"
+
+		ops := []operation{
+			{field: "health", doc: `{ health }`, public: true},
+			{field: "apiVersion", doc: `{ apiVersion }`, public: true},
+			{field: "currentTenant", doc: `{ currentTenant { id } }`, public: true},
+			{field: "enabledModules", doc: `{ enabledModules }`, public: true},
+			{field: "moduleRegistry", doc: `{ moduleRegistry { moduleSlug } }`, public: true},
+			{field: "tenantModules", doc: `{ tenantModules { moduleSlug } }`, public: true},
+			{field: "me", doc: `{ me { id } }`},
+			{field: "sessions", doc: `{ sessions { id } }`},
+			{field: "user", doc: `{ user(id: "` + adminID + `") { id } }`, customer: "FORBIDDEN", permission: "users:read"},
+			{field: "users", doc: `{ users { edges { cursor } } }`, customer: "FORBIDDEN", permission: "users:list"},
+			{field: "apiKeys", doc: `{ apiKeys { id } }`, customer: "FORBIDDEN", permission: "settings:list"},
+			{field: "history", doc: `{ history(id: "` + adminID + `") { totalCount } }`, customer: "FORBIDDEN", permission: "logs:read"},
+			{field: "signUp", doc: `mutation { signUp(input: {email: "n@example.com", password: "correct horse battery"}) { accessToken } }`, public: true},
+			{field: "signIn", doc: `mutation { signIn(input: {email: "c@example.com", password: "correct horse battery"}) { accessToken } }`, public: true},
+			{field: "refreshToken", doc: `mutation { refreshToken(input: {refreshToken: "` + customer.RefreshToken + `"}) { accessToken } }`, public: true},
+			{field: "forgotPassword", doc: `mutation { forgotPassword(input: {email: "c@example.com"}) { success } }`, public: true},
+			{field: "resetPassword", doc: `mutation { resetPassword(input: {token: "x", newPassword: "a new password"}) { success } }`, public: true, customer: "BAD_USER_INPUT"},
+			{field: "signOut", doc: `mutation { signOut(input: {refreshToken: "` + otherSession + `.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}) { success } }`, customer: "NOT_FOUND"},
+			{field: "changePassword", doc: `mutation { changePassword(input: {currentPassword: "wrong password", newPassword: "a new password"}) { success } }`, customer: "BAD_USER_INPUT"},
+			{field: "updateProfile", doc: `mutation { updateProfile(input: {name: "C"}) { id } }`},
+			{field: "revokeAllSessions", doc: `mutation { revokeAllSessions { success } }`},
+			{field: "revokeSession", doc: `mutation { revokeSession(id: "` + otherSession + `") { success } }`, customer: "NOT_FOUND"},
+			{field: "createUser", doc: `mutation { createUser(input: {email: "x@example.com", password: "a long password"}) { id } }`, customer: "FORBIDDEN", permission: "users:create"},
+			{field: "updateUser", doc: `mutation { updateUser(id: "` + adminID + `", input: {name: "X"}) { id } }`, customer: "FORBIDDEN", permission: "users:update"},
+			{field: "disableUser", doc: `mutation { disableUser(id: "` + adminID + `") { id } }`, customer: "FORBIDDEN", permission: "users:update"},
+			{field: "deleteUser", doc: `mutation { deleteUser(id: "` + adminID + `") { success } }`, customer: "FORBIDDEN", permission: "users:delete"},
+			{field: "createApiKey", doc: `mutation { createApiKey(input: {name: "k", permissions: ["products:read"]}) { secret } }`, customer: "FORBIDDEN", permission: "settings:create"},
+			{field: "revokeApiKey", doc: `mutation { revokeApiKey(id: "` + otherSession + `") { success } }`, customer: "FORBIDDEN", permission: "settings:delete"},
+			{field: "toggleModule", doc: `mutation { toggleModule(moduleSlug: "blog", enabled: true) { enabled } }`, customer: "FORBIDDEN", permission: "modules:manage"},
+		}
+
+		// The table covers the schema.
+		var schema struct {
+			Schema struct {
+				QueryType, MutationType struct{ Fields []struct{ Name string } }
+			} `json:"__schema"`
+		}
+		_, res, raw := ts.gqlAs(t, "", "", `{ __schema { queryType { fields { name } } mutationType { fields { name } } } }`)
+		if err := json.Unmarshal(res.Data["__schema"], &schema.Schema); err != nil {
+			t.Fatalf("introspection: %v %s", err, raw)
+		}
+		for _, f := range append(schema.Schema.QueryType.Fields, schema.Schema.MutationType.Fields...) {
+			if !slices.ContainsFunc(ops, func(o operation) bool { return o.field == f.Name }) {
+				t.Errorf("root field %s is not in the table: add it with the permission it needs", f.Name)
+			}
+		}
+
+		for _, o := range ops {
+			code, res, raw := ts.gqlAs(t, "shop", "", o.doc)
+			if code != http.StatusOK {
+				t.Errorf("%s anonymous: HTTP %d %s", o.field, code, raw)
+				continue
+			}
+			unauth := len(res.Errors) == 1 && res.Errors[0].Extensions["code"] == "UNAUTHENTICATED"
+			if o.public == unauth && !(o.public && o.customer != "") {
+				t.Errorf("%s anonymous: public %v, got %s", o.field, o.public, raw)
+			}
+			if o.public {
+				continue
+			}
+			code, res, raw = ts.gqlAs(t, "shop", customer.AccessToken, o.doc)
+			switch {
+			case code != http.StatusOK:
+				t.Errorf("%s as a customer: HTTP %d %s", o.field, code, raw)
+			case o.customer == "" && len(res.Errors) > 0:
+				t.Errorf("%s as a customer: %s, want an answer", o.field, raw)
+			case o.customer != "" && (len(res.Errors) != 1 || res.Errors[0].Extensions["code"] != o.customer || !strings.Contains(res.Errors[0].Message, o.permission)):
+				t.Errorf("%s as a customer: %s, want %s naming %q", o.field, raw, o.customer, o.permission)
+			}
+		}
+
+		// An admin holds no modules:manage either; the answer names it.
+		code, res, raw := ts.gqlAs(t, "shop", admin.AccessToken, `mutation { toggleModule(moduleSlug: "blog", enabled: true) { enabled } }`)
+		wantGQLError(t, "toggleModule as an admin", code, res, raw, http.StatusOK, "FORBIDDEN", "modules:manage")
+	})
+}

@@ -127,6 +127,7 @@ func (id *identity) forgotPassword(ctx context.Context, email string) error {
 	_, err := id.accounts.forgot.Handle(ctx, usercmd.RequestPasswordReset{
 		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: requestMeta(ctx), Email: email,
 	})
+	id.metrics.resets.WithLabelValues("requested", code(err)).Inc()
 	if errors.Is(err, user.ErrInvalidEmail) {
 		return err
 	}
@@ -151,6 +152,7 @@ func (id *identity) resetPassword(ctx context.Context, token, newPassword string
 	res, err := id.accounts.reset.Handle(ctx, usercmd.ResetPassword{
 		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: requestMeta(ctx), Token: token, NewPassword: newPassword,
 	})
+	id.metrics.resets.WithLabelValues("completed", code(err)).Inc()
 	if err != nil {
 		return 0, err
 	}

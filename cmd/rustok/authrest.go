@@ -321,10 +321,12 @@ func (id *identity) signInWith(ctx context.Context, in loginInput, client sessio
 	if err := tenancy.Require(ctx); err != nil {
 		return sessioncmd.Tokens{}, err
 	}
-	return id.signIn.Handle(ctx, sessioncmd.SignIn{
+	t, err := id.signIn.Handle(ctx, sessioncmd.SignIn{
 		TenantID: tenantID(ctx), Actor: httpserver.ActorFrom(ctx), Meta: requestMeta(ctx),
 		Email: in.Email, Password: in.Password, Client: client,
 	})
+	id.metrics.signIns.WithLabelValues(code(err)).Inc()
+	return t, err
 }
 
 // refreshWith exchanges a refresh token of the request's tenant for a new
@@ -333,16 +335,20 @@ func (id *identity) refreshWith(ctx context.Context, refreshToken string, client
 	if err := tenancy.Require(ctx); err != nil {
 		return sessioncmd.Tokens{}, err
 	}
-	return id.refresh.Handle(ctx, sessioncmd.Refresh{
+	t, err := id.refresh.Handle(ctx, sessioncmd.Refresh{
 		TenantID: tenantID(ctx), Meta: requestMeta(ctx), RefreshToken: refreshToken, Client: client,
 	})
+	id.metrics.refreshes.WithLabelValues(code(err)).Inc()
+	return t, err
 }
 
 // signOutOf ends the session sessionID of the signed-in caller who.
 func (id *identity) signOutOf(ctx context.Context, who httpserver.Identity, sessionID string) (commands.Result, error) {
-	return id.signOut.Handle(ctx, sessioncmd.SignOut{
+	res, err := id.signOut.Handle(ctx, sessioncmd.SignOut{
 		TenantID: who.TenantID, Actor: who.Actor, Meta: requestMeta(ctx), SessionID: sessionID,
 	})
+	id.metrics.signOuts.WithLabelValues(code(err)).Inc()
+	return res, err
 }
 
 // currentUser reads the signed-in caller who from the users read model,

@@ -64,6 +64,7 @@ type identity struct {
 	signOut    commands.Handler[sessioncmd.SignOut]
 	accounts   accountHandlers
 	keys       apiKeys
+	metrics    *authMetrics
 	newID      func() (string, error)
 	waiter     *relay.Waiter
 	// lagWait bounds a wait for the read models (graphql.read_your_writes_timeout).
@@ -143,6 +144,10 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 	ud.Sessions = sessionRevoker{r: sessioncmd.NewRevoker(sd), caughtUp: id.catchUp}
 	id.accounts = newAccountHandlers(ud, sd, dec, sessions)
 	id.keys = newAPIKeys(a, dec, newID, users)
+	if id.metrics, err = newAuthMetrics(a.registry); err != nil {
+		_ = principals.Close()
+		return nil, err
+	}
 	return id, nil
 }
 
@@ -219,8 +224,17 @@ var (
 // user through the principal cache; the actor has the user's current role.
 func (id *identity) authenticate(ctx context.Context, raw string) (httpserver.Identity, error) {
 	if strings.HasPrefix(raw, apikey.SecretMarker) {
-		return id.authenticateKey(ctx, raw)
+		who, err := id.authenticateKey(ctx, raw)
+		id.metrics.credentials.WithLabelValues("api_key", code(err)).Inc()
+		return who, err
 	}
+	who, err := id.authenticateJWT(ctx, raw)
+	id.metrics.credentials.WithLabelValues("jwt", code(err)).Inc()
+	return who, err
+}
+
+// authenticateJWT is authenticate for an access token.
+func (id *identity) authenticateJWT(ctx context.Context, raw string) (httpserver.Identity, error) {
 	claims, err := id.tokens.Verify(raw)
 	if err != nil {
 		return httpserver.Identity{}, errBadToken.Wrap(err)

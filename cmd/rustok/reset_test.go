@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/rustok/rustok/eventstore/relay"
 	"github.com/rustok/rustok/platform/database/dbtest"
 	userproj "github.com/rustok/rustok/projections/user"
@@ -158,6 +161,20 @@ func TestServePasswordReset(t *testing.T) {
 		code, hdr, raw := ts.authCall(t, http.MethodPost, "/api/auth/reset/confirm", "shop", "", `{"token":"`+token+`","new_password":"yet another one"}`)
 		wantProblem(t, "the spent token again", code, hdr, raw, http.StatusBadRequest, "BAD_USER_INPUT")
 		ts.tokens(t, "/api/auth/login", "shop", `{"email":"alice@example.com","password":"a new password!"}`, http.StatusOK)
+		m := ts.s.identity.metrics
+		for _, c := range []struct {
+			counter prometheus.Counter
+			want    float64
+		}{
+			{m.resets.WithLabelValues("requested", "OK"), 5}, // 3 unknown addresses, Alice, REST
+			{m.resets.WithLabelValues("completed", "OK"), 1},
+			{m.resets.WithLabelValues("completed", "BAD_USER_INPUT"), 2}, // tampered, spent
+			{m.credentials.WithLabelValues("jwt", "UNAUTHENTICATED"), 2}, // the two sessions after the reset
+		} {
+			if got := testutil.ToFloat64(c.counter); got != c.want {
+				t.Errorf("%s = %v, want %v", c.counter.Desc(), got, c.want)
+			}
+		}
 
 		// A second request: a second message, with another token.
 		forgot("alice@example.com")

@@ -118,3 +118,42 @@ func TestServeEveryOperationNeedsItsPermission(t *testing.T) {
 		wantGQLError(t, "toggleModule as an admin", code, res, raw, http.StatusOK, "FORBIDDEN", "modules:manage")
 	})
 }
+
+// TestServeSuperAdminAcrossTenants: a super_admin's token works on every
+// tenant (CONTRACT.md "Who administers whom"): they list and create users
+// of another tenant and toggle its modules there; an admin's token on
+// another tenant is FORBIDDEN. On each database.
+func TestServeSuperAdminAcrossTenants(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, dbURL string) {
+		t.Parallel()
+		ts := startServer(t, authConfig(dbURL))
+		homeID, _ := createTenant(t, ts.a, ts.h, "home")
+		_, pos := createTenant(t, ts.a, ts.h, "away")
+		ts.waitFollowed(t, pos)
+		seedUser(t, ts, homeID, "root@example.com", user.RoleSuperAdmin)
+		seedUser(t, ts, homeID, "admin@example.com", user.RoleAdmin)
+		root := ts.tokens(t, "/api/auth/login", "home", `{"email":"root@example.com","password":"correct horse battery"}`, http.StatusOK)
+		admin := ts.tokens(t, "/api/auth/login", "home", `{"email":"admin@example.com","password":"correct horse battery"}`, http.StatusOK)
+
+		away := func(bearer, doc string) (int, gqlResponse, string) { return ts.gqlAs(t, "away", bearer, doc) }
+		code, res, raw := away(root.AccessToken, `mutation { createUser(input: {email: "guest@example.com", password: "a long password", role: ADMIN}) { id tenantName role } }`)
+		if code != http.StatusOK || len(res.Errors) > 0 || !strings.Contains(raw, `"tenantName":"Tenant away"`) {
+			t.Fatalf("a super_admin creating a user of another tenant: %d %s", code, raw)
+		}
+		code, res, raw = away(root.AccessToken, `{ users { totalCount edges { node { email } } } }`)
+		if code != http.StatusOK || len(res.Errors) > 0 || !strings.Contains(raw, "guest@example.com") || strings.Contains(raw, "root@example.com") {
+			t.Errorf("a super_admin listing another tenant's users: %d %s", code, raw)
+		}
+		code, res, raw = away(root.AccessToken, `mutation { toggleModule(moduleSlug: "blog", enabled: true) { moduleSlug enabled } }`)
+		if code != http.StatusOK || len(res.Errors) > 0 || !strings.Contains(raw, `"enabled":true`) {
+			t.Errorf("a super_admin toggling another tenant's module: %d %s", code, raw)
+		}
+		// The home tenant is unchanged by the toggle.
+		if _, _, raw := ts.gqlAs(t, "home", "", `{ enabledModules }`); strings.Contains(raw, `"blog"`) {
+			t.Errorf("the toggle reached the home tenant: %s", raw)
+		}
+		code, hdr, body := ts.authCall(t, http.MethodGet, "/api/auth/me", "away", admin.AccessToken, "")
+		wantProblem(t, "an admin's token on another tenant", code, hdr, body, http.StatusForbidden, "FORBIDDEN")
+	})
+}

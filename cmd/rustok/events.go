@@ -78,9 +78,15 @@ func (c *cli) tail(ctx context.Context, a *app, from int64, tenant, typ string, 
 				return nil
 			}
 		}
+		// Secrets (password, token and key hashes) never leave the command
+		// side, not even to an operator's terminal.
+		payload, err := redactEvent(e)
+		if err != nil {
+			return err
+		}
 		return enc.Encode(tailLine{Position: e.Position, ID: e.ID, StreamType: e.Stream.Type, StreamID: e.Stream.ID,
 			StreamVersion: e.Version, TenantID: e.Stream.TenantID, Type: e.Type, SchemaVersion: e.SchemaVersion,
-			RecordedAt: e.RecordedAt, Metadata: e.Metadata, Payload: e.Payload})
+			RecordedAt: e.RecordedAt, Metadata: e.Metadata, Payload: payload})
 	}
 	// Walk the log in consumption order (see eventstore.Cursor); --from filters.
 	cur := eventstore.Cursor{}

@@ -85,6 +85,12 @@ var clientDocuments = []struct{ name, query string }{
 		revokeSession(id: $sid) { success }
 	}`},
 	{"toggle a module", `mutation { toggleModule(moduleSlug: "blog", enabled: true) { moduleSlug enabled settings } }`},
+	{"tenant administration", `mutation T($id: ID!) {
+		createTenant(input: {slug: "s", name: "S", domains: ["s.example.com"], modules: ["blog"]}) { id slug }
+		updateTenant(id: $id, input: {name: "N", addDomains: ["a.example.com"], removeDomains: ["s.example.com"]}) { name domains }
+		disableTenant(id: $id) { status }
+		enableTenant(id: $id) { status }
+	}`},
 	{"user history", `query H($id: ID!) { history(id: $id, first: 50) { totalCount edges { node { type actorId payload } } } }`},
 }
 

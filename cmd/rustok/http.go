@@ -95,6 +95,7 @@ func (s *server) newHTTP(reader *tenantqry.Reader) (*httpserver.Server, error) {
 			})
 			return res.Position, err
 		},
+		Admin: tenantAdmin(th),
 	}), s.identity.graphqlFields())
 	if err != nil {
 		return nil, err

@@ -71,6 +71,10 @@ func TestServeEveryOperationNeedsItsPermission(t *testing.T) {
 			{field: "createApiKey", doc: `mutation { createApiKey(input: {name: "k", permissions: ["products:read"]}) { secret } }`, customer: "FORBIDDEN", permission: "settings:create"},
 			{field: "revokeApiKey", doc: `mutation { revokeApiKey(id: "` + otherSession + `") { success } }`, customer: "FORBIDDEN", permission: "settings:delete"},
 			{field: "toggleModule", doc: `mutation { toggleModule(moduleSlug: "blog", enabled: true) { enabled } }`, customer: "FORBIDDEN", permission: "modules:manage"},
+			{field: "createTenant", doc: `mutation { createTenant(input: {slug: "new", name: "New"}) { id } }`, customer: "FORBIDDEN", permission: "tenants:create"},
+			{field: "updateTenant", doc: `mutation { updateTenant(id: "` + shopID + `", input: {name: "X"}) { id } }`, customer: "FORBIDDEN", permission: "tenants:update"},
+			{field: "disableTenant", doc: `mutation { disableTenant(id: "` + shopID + `") { id } }`, customer: "FORBIDDEN", permission: "tenants:update"},
+			{field: "enableTenant", doc: `mutation { enableTenant(id: "` + shopID + `") { id } }`, customer: "FORBIDDEN", permission: "tenants:update"},
 		}
 
 		// The table covers the schema.
@@ -155,5 +159,38 @@ func TestServeSuperAdminAcrossTenants(t *testing.T) {
 		}
 		code, hdr, body := ts.authCall(t, http.MethodGet, "/api/auth/me", "away", admin.AccessToken, "")
 		wantProblem(t, "an admin's token on another tenant", code, hdr, body, http.StatusForbidden, "FORBIDDEN")
+
+		// Tenant administration over GraphQL: the super_admin only.
+		rootOK := func(doc, field string) json.RawMessage {
+			t.Helper()
+			code, res, raw := ts.gqlAs(t, "home", root.AccessToken, doc)
+			if code != http.StatusOK || len(res.Errors) > 0 {
+				t.Fatalf("%s: %d %s", doc, code, raw)
+			}
+			return res.Data[field]
+		}
+		code, res, raw = ts.gqlAs(t, "home", admin.AccessToken, `mutation { createTenant(input: {slug: "third", name: "Third"}) { id } }`)
+		wantGQLError(t, "an admin creating a tenant", code, res, raw, http.StatusOK, "FORBIDDEN", "tenants:create")
+		var created struct{ ID, Slug, Name, Status string }
+		if err := json.Unmarshal(rootOK(`mutation { createTenant(input: {slug: "Third", name: "Third", domains: ["third.example.com"]}) { id slug name status } }`, "createTenant"), &created); err != nil ||
+			created.Slug != "third" || created.Status != "active" || created.ID == "" {
+			t.Fatalf("createTenant: %+v %v", created, err)
+		}
+		renamed := string(rootOK(`mutation { updateTenant(id: "`+created.ID+`", input: {name: "Third Shop", addDomains: ["shop3.example.com"], removeDomains: ["third.example.com"]}) { name domains } }`, "updateTenant"))
+		if !strings.Contains(renamed, `"name":"Third Shop"`) || !strings.Contains(renamed, `"domains":["shop3.example.com"]`) {
+			t.Errorf("updateTenant: %s", renamed)
+		}
+		if got := string(rootOK(`mutation { disableTenant(id: "`+created.ID+`") { status } }`, "disableTenant")); !strings.Contains(got, "disabled") {
+			t.Errorf("disableTenant: %s", got)
+		}
+		eventually(t, "the disabled tenant refused", func() bool {
+			code, _, _ := ts.gqlAs(t, "third", "", `{ health }`)
+			return code == http.StatusForbidden
+		})
+		if got := string(rootOK(`mutation { enableTenant(id: "`+created.ID+`") { status } }`, "enableTenant")); !strings.Contains(got, "active") {
+			t.Errorf("enableTenant: %s", got)
+		}
+		code, res, raw = ts.gqlAs(t, "home", root.AccessToken, `mutation { createTenant(input: {slug: "third", name: "Again"}) { id } }`)
+		wantGQLError(t, "a taken slug", code, res, raw, http.StatusOK, "CONFLICT", "")
 	})
 }

@@ -53,6 +53,8 @@ type TenantDeps struct {
 	// actor of ctx (who needs modules:manage) and returns the position of
 	// its event (0: no change).
 	ToggleModule func(ctx context.Context, tenantID, module string, enabled bool) (int64, error)
+	// Admin is the platform's tenant administration (tenantadmin.go).
+	Admin TenantAdminDeps
 }
 
 // maxHistoryPage bounds history(first).
@@ -107,17 +109,17 @@ func TenantFields(d TenantDeps) Fields {
 		"totalCount": &graphql.Field{Type: graphql.NewNonNull(graphql.Int)},
 	}})
 	r := tenantResolvers{d}
-	return Fields{Mutation: graphql.Fields{
-		"toggleModule": &graphql.Field{
-			Type:        graphql.NewNonNull(tenantModule),
-			Description: "Switches an optional module of this tenant on or off (its dependencies first). Needs modules:manage.",
-			Args: graphql.FieldConfigArgument{
-				"moduleSlug": {Type: graphql.NewNonNull(graphql.String)},
-				"enabled":    {Type: graphql.NewNonNull(graphql.Boolean)},
-			},
-			Resolve: r.toggleModule,
+	mutation := r.tenantAdminFields(tenantType)
+	mutation["toggleModule"] = &graphql.Field{
+		Type:        graphql.NewNonNull(tenantModule),
+		Description: "Switches an optional module of this tenant on or off (its dependencies first). Needs modules:manage.",
+		Args: graphql.FieldConfigArgument{
+			"moduleSlug": {Type: graphql.NewNonNull(graphql.String)},
+			"enabled":    {Type: graphql.NewNonNull(graphql.Boolean)},
 		},
-	}, Query: graphql.Fields{
+		Resolve: r.toggleModule,
+	}
+	return Fields{Mutation: mutation, Query: graphql.Fields{
 		"currentTenant": &graphql.Field{
 			Type:        tenantType,
 			Description: "The tenant of this request. With minPosition, answers once the read models reached that log position (read-your-writes, bounded wait; the answer's extensions.readYourWrites says whether it was reached).",

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/eventstore"
 )
@@ -55,10 +53,7 @@ func AppendError(err error) error {
 }
 
 func reservationConflict(r *eventstore.ReservationError) *domain.Error {
-	value := withoutTenant(r.Value)
-	if len(value) > maxValueInMessage {
-		value = value[:maxValueInMessage] + "…"
-	}
+	value := domain.Clip(withoutTenant(r.Value), maxValueInMessage)
 	var e *domain.Error
 	switch r.Scope {
 	case ScopeTenantSlug:
@@ -83,7 +78,7 @@ func reservationConflict(r *eventstore.ReservationError) *domain.Error {
 // user.EmailReservation), and the client knows its tenant.
 func withoutTenant(value string) string {
 	id, rest, ok := strings.Cut(value, "/")
-	if ok && len(id) == 36 && uuid.Validate(id) == nil {
+	if ok && domain.IsUUID(id) {
 		return rest
 	}
 	return value

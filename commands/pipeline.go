@@ -136,6 +136,27 @@ type Decision[E eventstore.Recordable] struct {
 	Reservations []eventstore.AppendOption
 }
 
+// Decide returns a Decision of events and reservations, or err with no
+// Decision when the aggregate refused: it turns what a decision method
+// returns (its events and its error) into what a use case decides.
+func Decide[E eventstore.Recordable](events []E, err error, reservations ...eventstore.AppendOption) (Decision[E], error) {
+	if err != nil {
+		return Decision[E]{}, err
+	}
+	return Decision[E]{Events: events, Reservations: reservations}, nil
+}
+
+// RetryStale runs f, and once more if it failed with ErrStaleVersion: the
+// stream moved on between load and append, and f, which loads it again,
+// decides on the newer state. The second answer is returned as it is.
+func RetryStale(f func() (Result, error)) (Result, error) {
+	res, err := f()
+	if errors.Is(err, ErrStaleVersion) {
+		return f()
+	}
+	return res, err
+}
+
 // Pipeline runs the use cases of one aggregate in the one fixed order of
 // every command: validate → authorize → module enabled → (load) → decide →
 // append. It returns Result{Position} of the last event appended (0 for a

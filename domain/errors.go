@@ -1,6 +1,9 @@
 // Package domain holds what every module's domain shares: the one application
 // error type, whose Code says what kind of failure a client caused and whose
-// Message is safe to show. Any error without a *Error in its chain is internal.
+// Message is safe to show (any error without a *Error in its chain is
+// internal); the form of ids (IsUUID); and the steps every event-sourced
+// aggregate takes alike (DecodeEvent, Load, Record). It imports nothing of
+// this module.
 package domain
 
 import (
@@ -125,4 +128,14 @@ func FieldOf(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// Clip returns s cut to its first n bytes, with "…" appended when it was
+// cut: the form client or configuration input takes when an error message or
+// a log line quotes it. The cut counts bytes, not runes.
+func Clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

@@ -45,3 +45,25 @@ func TestCodeOf(t *testing.T) {
 		t.Errorf("FieldOf = %q", got)
 	}
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"shorter input is unchanged", "shop", 5, "shop"},
+		{"input of exactly n bytes is unchanged", "shops", 5, "shops"},
+		{"longer input is cut and marked", "shopping", 5, "shopp…"},
+		{"the cut counts bytes", "ééé", 3, "é\xc3…"},
+		{"empty input", "", 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := domain.Clip(tc.in, tc.n); got != tc.want {
+				t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+			}
+		})
+	}
+}

@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"crypto/rand"
-	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -82,25 +81,6 @@ func (d Deps) random() io.Reader {
 	return d.Random
 }
 
-// retryStale runs f, and once more if it failed with
-// commands.ErrStaleVersion: the stream moved on between load and append
-// (two revocations at once: the loser then finds the key revoked, a no-op).
-func retryStale(f func() (commands.Result, error)) (commands.Result, error) {
-	res, err := f()
-	if errors.Is(err, commands.ErrStaleVersion) {
-		return f()
-	}
-	return res, err
-}
-
-// decision returns the events of one decision, or the decision's error.
-func decision(events []apikey.Event, err error) (commands.Decision[apikey.Event], error) {
-	if err != nil {
-		return commands.Decision[apikey.Event]{}, err
-	}
-	return commands.Decision[apikey.Event]{Events: events}, nil
-}
-
 // logAttrs returns the log fields of a command on the key keyID ("" for a
 // new one) in tenant: never a secret.
 func logAttrs(tenantID, keyID string, actor rbac.Actor, meta eventstore.Metadata) []slog.Attr {
@@ -116,40 +96,14 @@ func logAttrs(tenantID, keyID string, actor rbac.Actor, meta eventstore.Metadata
 
 // checkID returns ErrInvalidID unless id is a lowercase hyphenated UUID.
 func checkID(id string) error {
-	if !isUUID(id) {
+	if !domain.IsUUID(id) {
 		return ErrInvalidID
 	}
 	return nil
-}
-
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // maxLoggedInput bounds how much of a client-supplied value is logged or
 // quoted in an error.
 const maxLoggedInput = 100
 
-func clip(s string) string {
-	if len(s) > maxLoggedInput {
-		return s[:maxLoggedInput] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, maxLoggedInput) }

@@ -47,14 +47,14 @@ func NewRevokeAPIKeyHandler(d Deps, dec commands.Decorators) commands.Handler[Re
 }
 
 func (h revokeAPIKey) Handle(ctx context.Context, cmd RevokeAPIKey) (commands.Result, error) {
-	res, err := retryStale(func() (commands.Result, error) {
+	res, err := commands.RetryStale(func() (commands.Result, error) {
 		at := h.deps.Now()
 		return pipeline(h.deps).Change(ctx, commands.Run{
 			TenantID: cmd.TenantID, Actor: cmd.Actor, Meta: cmd.Meta,
 			Access:   commands.Access{Permission: permDelete},
 			Validate: func() error { return checkID(cmd.ID) },
 		}, cmd.ID, func(_ context.Context, k *apikey.APIKey) (commands.Decision[apikey.Event], error) {
-			return decision(k.Revoke(cmd.Actor.UserID(), at))
+			return commands.Decide(k.Revoke(cmd.Actor.UserID(), at))
 		})
 	})
 	if err != nil {

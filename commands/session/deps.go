@@ -144,26 +144,6 @@ func hasherError(err error) error {
 	return fmt.Errorf("verify password: %w", err)
 }
 
-// retryStale runs f, and once more if it failed with
-// commands.ErrStaleVersion: the stream moved on between load and append,
-// and f reloads it (two refreshes of one token at once: the loser then sees
-// the winner's rotation).
-func retryStale(f func() (commands.Result, error)) (commands.Result, error) {
-	res, err := f()
-	if errors.Is(err, commands.ErrStaleVersion) {
-		return f()
-	}
-	return res, err
-}
-
-// decision returns the events of one decision, or the decision's error.
-func decision(events []session.Event, err error) (commands.Decision[session.Event], error) {
-	if err != nil {
-		return commands.Decision[session.Event]{}, err
-	}
-	return commands.Decision[session.Event]{Events: events}, nil
-}
-
 // logAttrs returns the log fields of a session command: never a password
 // or a token.
 func logAttrs(tenantID, sessionID string, actor rbac.Actor, meta eventstore.Metadata) []slog.Attr {

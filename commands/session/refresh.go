@@ -78,7 +78,7 @@ func (h refresh) Handle(ctx context.Context, c call[Refresh]) (commands.Result, 
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("refresh: %w", err)
 	}
-	res, err := retryStale(func() (commands.Result, error) { return h.attempt(ctx, cmd, rt, c.out) })
+	res, err := commands.RetryStale(func() (commands.Result, error) { return h.attempt(ctx, cmd, rt, c.out) })
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return commands.Result{}, fmt.Errorf("refresh session %s: %w", rt.sessionID, ErrInvalidRefreshToken.Wrap(err))
@@ -116,7 +116,7 @@ func (h refresh) attempt(ctx context.Context, cmd Refresh, rt refreshToken, out 
 		}
 		if outcome == session.OutcomeReuseRevoked {
 			refusal = session.ErrTokenReused
-			return decision(events, nil)
+			return commands.Decide(events, nil)
 		}
 		// The presented token is authentic: now the user.
 		if u, err = h.user(ctx, loaded); err != nil {
@@ -124,7 +124,7 @@ func (h refresh) attempt(ctx context.Context, cmd Refresh, rt refreshToken, out 
 		}
 		if err := mayUse(u); err != nil {
 			refusal = err
-			return decision(unchanged.Revoke(session.ReasonUserDisabled, at))
+			return commands.Decide(unchanged.Revoke(session.ReasonUserDisabled, at))
 		}
 		switch outcome {
 		case session.OutcomeRotated:
@@ -142,7 +142,7 @@ func (h refresh) attempt(ctx context.Context, cmd Refresh, rt refreshToken, out 
 			return commands.Decision[session.Event]{}, fmt.Errorf("unknown refresh outcome %d", outcome)
 		}
 		s = loaded
-		return decision(events, nil)
+		return commands.Decide(events, nil)
 	})
 	if err != nil {
 		return commands.Result{}, err

@@ -59,7 +59,7 @@ func NewSignOutHandler(d Deps, dec commands.Decorators) commands.Handler[SignOut
 
 func (h signOut) Handle(ctx context.Context, cmd SignOut) (commands.Result, error) {
 	actor := cmd.Actor
-	res, err := retryStale(func() (commands.Result, error) {
+	res, err := commands.RetryStale(func() (commands.Result, error) {
 		at := h.deps.Now()
 		return pipeline(h.deps).Change(ctx, commands.Run{
 			TenantID: cmd.TenantID, Actor: actor, Meta: cmd.Meta,
@@ -131,7 +131,7 @@ func (h revokeSession) Handle(ctx context.Context, cmd RevokeSession) (commands.
 		// Self without an owner or a permission: UNAUTHENTICATED.
 		access = commands.Access{Self: true}
 	}
-	res, err := retryStale(func() (commands.Result, error) {
+	res, err := commands.RetryStale(func() (commands.Result, error) {
 		return pipeline(h.deps).Change(ctx, commands.Run{
 			TenantID: cmd.TenantID, Actor: actor, Meta: cmd.Meta, Access: access,
 			Validate: func() error { return checkID(cmd.SessionID) },
@@ -319,7 +319,7 @@ func revokeUserSessions(ctx context.Context, d Deps, run commands.Run, userID, k
 		if keep != "" && v.ID == keep {
 			continue
 		}
-		res, err := retryStale(func() (commands.Result, error) {
+		res, err := commands.RetryStale(func() (commands.Result, error) {
 			return pipeline(d).Change(ctx, run, v.ID, func(ctx context.Context, s *session.Session) (commands.Decision[session.Event], error) {
 				if s.UserID() != userID {
 					return commands.Decision[session.Event]{}, fmt.Errorf("listed session %s belongs to user %s, not %s", s.ID(), s.UserID(), userID)
@@ -342,12 +342,12 @@ func revokeActive(s *session.Session, reason session.Reason, at time.Time) (comm
 	if s.CheckActive(at) != nil {
 		return commands.Decision[session.Event]{}, nil
 	}
-	return decision(s.Revoke(reason, at))
+	return commands.Decide(s.Revoke(reason, at))
 }
 
 // checkID returns ErrInvalidID unless id is a lowercase hyphenated UUID.
 func checkID(id string) error {
-	if !isUUID(id) {
+	if !domain.IsUUID(id) {
 		return ErrInvalidID
 	}
 	return nil
@@ -357,9 +357,4 @@ func checkID(id string) error {
 // error.
 const maxLoggedInput = 100
 
-func clip(s string) string {
-	if len(s) > maxLoggedInput {
-		return s[:maxLoggedInput] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, maxLoggedInput) }

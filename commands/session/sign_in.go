@@ -85,7 +85,7 @@ func (h signIn) Handle(ctx context.Context, c call[SignIn]) (commands.Result, er
 		}
 		s, events, err := session.Start(id, cmd.TenantID, u.ID(), rt.hash(), cmd.Client, at, d.Policy)
 		started = s
-		return decision(events, err)
+		return commands.Decide(events, err)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("sign in: %w", err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/domain/session"
 )
 
@@ -123,7 +124,7 @@ func parseRefreshToken(raw string) (refreshToken, error) {
 	if raw[uuidLength] != '.' {
 		return refreshToken{}, invalidToken("no separator after the session id")
 	}
-	if !isUUID(id) {
+	if !domain.IsUUID(id) {
 		return refreshToken{}, invalidToken("session id is not a lowercase UUID")
 	}
 	secret, err := base64.RawURLEncoding.Strict().DecodeString(secretText)
@@ -135,25 +136,4 @@ func parseRefreshToken(raw string) (refreshToken, error) {
 
 func invalidToken(format string, args ...any) error {
 	return ErrInvalidRefreshToken.Wrap(fmt.Errorf("malformed refresh token: "+format, args...))
-}
-
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != uuidLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -102,9 +102,4 @@ func logAttrs(ident string, actor eventstore.Metadata, extra ...slog.Attr) []slo
 }
 
 // clip shortens client input for a log line or an error message.
-func clip(s string) string {
-	if len(s) > maxLoggedInput {
-		return s[:maxLoggedInput] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, maxLoggedInput) }

@@ -94,7 +94,7 @@ func (h changePassword) Handle(ctx context.Context, cmd ChangePassword) (command
 		if err == nil {
 			err = h.deps.Sessions.RevokeForPasswordChange(ctx, cmd.TenantID, id, cmd.SessionID, actorMeta(cmd.Actor, cmd.Meta))
 		}
-		return decision(events, err)
+		return commands.Decide(events, err)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("change password of user %s: %w", id, err)

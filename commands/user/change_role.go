@@ -69,7 +69,7 @@ func (h changeRole) Handle(ctx context.Context, cmd ChangeRole) (commands.Result
 			return nil
 		},
 	}, cmd.UserID, func(_ context.Context, u *user.User) (commands.Decision[user.Event], error) {
-		return decision(u.ChangeRole(cmd.Role, at))
+		return commands.Decide(u.ChangeRole(cmd.Role, at))
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("change role of user %s: %w", clip(cmd.UserID), err)

@@ -73,7 +73,7 @@ func (h changeStatus) Handle(ctx context.Context, cmd ChangeStatus) (commands.Re
 		if err == nil && len(events) > 0 && cmd.Status != user.StatusActive {
 			err = h.deps.Sessions.RevokeForDisabledUser(ctx, cmd.TenantID, u.ID(), actorMeta(cmd.Actor, cmd.Meta))
 		}
-		return decision(events, err)
+		return commands.Decide(events, err)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("change status of user %s: %w", clip(cmd.UserID), err)

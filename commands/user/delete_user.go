@@ -59,7 +59,7 @@ func (h deleteUser) Handle(ctx context.Context, cmd DeleteUser) (commands.Result
 		if err == nil {
 			err = h.deps.Sessions.RevokeForDisabledUser(ctx, cmd.TenantID, u.ID(), actorMeta(cmd.Actor, cmd.Meta))
 		}
-		return decision(events, err, eventstore.Release(user.EmailScope, email))
+		return commands.Decide(events, err, eventstore.Release(user.EmailScope, email))
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("delete user %s: %w", clip(cmd.UserID), err)

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/rustok/rustok/commands"
 	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/domain/module"
@@ -239,20 +237,10 @@ func existing(err error) error {
 // checkID returns user.ErrInvalidID unless id is a lowercase hyphenated
 // UUID, the form of every user id.
 func checkID(id string) error {
-	parsed, err := uuid.Parse(id)
-	if err != nil || parsed.String() != id {
+	if !domain.IsUUID(id) {
 		return user.ErrInvalidID
 	}
 	return nil
-}
-
-// decision returns the events of one decision with the given reservations,
-// or the decision's error.
-func decision(events []user.Event, err error, reservations ...eventstore.AppendOption) (commands.Decision[user.Event], error) {
-	if err != nil {
-		return commands.Decision[user.Event]{}, err
-	}
-	return commands.Decision[user.Event]{Events: events, Reservations: reservations}, nil
 }
 
 // maxLoggedInput bounds how much of a client-supplied value is logged or
@@ -260,9 +248,4 @@ func decision(events []user.Event, err error, reservations ...eventstore.AppendO
 const maxLoggedInput = 100
 
 // clip shortens client input for a log line or an error message.
-func clip(s string) string {
-	if len(s) > maxLoggedInput {
-		return s[:maxLoggedInput] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, maxLoggedInput) }

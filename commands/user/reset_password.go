@@ -87,7 +87,7 @@ func (h requestPasswordReset) Handle(ctx context.Context, cmd RequestPasswordRes
 				// unknown address.
 				return commands.Decision[user.Event]{}, nil
 			}
-			return decision(events, nil)
+			return commands.Decide(events, nil)
 		})
 		if errors.Is(err, commands.ErrStaleVersion) && attempt == 0 {
 			continue
@@ -172,7 +172,7 @@ func (h resetPassword) Handle(ctx context.Context, cmd ResetPassword) (commands.
 		if err == nil {
 			err = h.deps.Sessions.RevokeForReset(ctx, cmd.TenantID, u.ID(), cmd.Meta)
 		}
-		return decision(events, err)
+		return commands.Decide(events, err)
 	})
 	if errors.Is(err, ErrNotFound) || errors.Is(err, user.ErrDeleted) {
 		err = user.ErrInvalidResetToken.Wrap(err)

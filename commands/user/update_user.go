@@ -94,7 +94,7 @@ func (h updateUser) Handle(ctx context.Context, cmd UpdateUser) (commands.Result
 			}
 			events = append(events, e...)
 		}
-		return decision(events, nil, opts...)
+		return commands.Decide(events, nil, opts...)
 	})
 	if err != nil {
 		return commands.Result{}, fmt.Errorf("update user %s: %w", clip(cmd.UserID), err)

@@ -79,7 +79,7 @@ type APIKey struct {
 // (internal) for a bad id, tenant, creator, prefix or hash.
 func Create(s Spec, at time.Time) (*APIKey, []Event, error) {
 	for _, v := range []string{s.ID, s.TenantID, s.CreatedBy} {
-		if !isUUID(v) {
+		if !domain.IsUUID(v) {
 			return nil, nil, fmt.Errorf("create API key: id %q is not a lowercase UUID: %w", clip(v), ErrInvalidInput)
 		}
 	}
@@ -165,14 +165,9 @@ func ParsePermissions(list []string) ([]rbac.Permission, error) {
 // after Revoked; one wrapping ErrUnknownEvent for an unknown event or
 // stored permissions that do not parse.
 func Load(history []Event) (*APIKey, error) {
-	if len(history) == 0 {
-		return nil, fmt.Errorf("load API key: empty history: %w", ErrInvalidHistory)
-	}
 	k := &APIKey{}
-	for i, e := range history {
-		if err := k.apply(e); err != nil {
-			return nil, fmt.Errorf("load API key: event %d: %w", i, err)
-		}
+	if err := domain.Load("API key", history, k.apply, ErrInvalidHistory); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
@@ -201,7 +196,7 @@ func (k *APIKey) Revoke(revokedBy string, at time.Time) ([]Event, error) {
 	if err := k.exists(); err != nil {
 		return nil, err
 	}
-	if !isUUID(revokedBy) {
+	if !domain.IsUUID(revokedBy) {
 		return nil, fmt.Errorf("revoke API key: user id %q is not a lowercase UUID: %w", clip(revokedBy), ErrInvalidInput)
 	}
 	if k.revoked {
@@ -253,12 +248,7 @@ func (k *APIKey) exists() error {
 	return nil
 }
 
-func (k *APIKey) record(e Event) ([]Event, error) {
-	if err := k.apply(e); err != nil {
-		return nil, err
-	}
-	return []Event{e}, nil
-}
+func (k *APIKey) record(e Event) ([]Event, error) { return domain.Record(e, k.apply) }
 
 // apply changes the key's state by one event. It is the only code that
 // sets state, for decisions and Load alike.
@@ -300,31 +290,5 @@ func (k *APIKey) apply(e Event) error {
 	return fmt.Errorf("event of type %T: %w", e, ErrUnknownEvent)
 }
 
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // clip shortens a value quoted in an internal error.
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, 40) }

@@ -1,9 +1,10 @@
 package apikey
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // StreamType is the event store stream type of API key streams; the stream
@@ -87,20 +88,9 @@ func Redact(e Event) Event {
 func Decode(eventType string, schemaVersion int, payload []byte) (Event, error) {
 	switch eventType {
 	case TypeCreated:
-		return decode[Created](schemaVersion, payload)
+		return domain.DecodeEvent[Created](schemaVersion, payload, ErrUnknownEvent)
 	case TypeRevoked:
-		return decode[Revoked](schemaVersion, payload)
+		return domain.DecodeEvent[Revoked](schemaVersion, payload, ErrUnknownEvent)
 	}
 	return nil, fmt.Errorf("decode %q: %w", eventType, ErrUnknownEvent)
-}
-
-func decode[E Event](schemaVersion int, payload []byte) (Event, error) {
-	var e E
-	if schemaVersion != e.SchemaVersion() {
-		return nil, fmt.Errorf("decode %s schema version %d: %w", e.EventType(), schemaVersion, ErrUnknownEvent)
-	}
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", e.EventType(), err)
-	}
-	return e, nil
 }

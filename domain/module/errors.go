@@ -65,12 +65,7 @@ func (e *UnknownModuleError) Unwrap() error {
 	return domain.BadInput("unknown module %q", clip(e.Slug)).Wrap(ErrUnknownModule)
 }
 
-func clip(s string) string {
-	if len(s) > maxSlugInMessage {
-		return s[:maxSlugInMessage] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, maxSlugInMessage) }
 
 func missingDependency(slug, dep string) error {
 	return domain.Conflict("module %s needs %s enabled", slug, dep).Wrap(ErrMissingDependency)

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // Limits of the session aggregate.
@@ -201,7 +203,7 @@ type Session struct {
 // lowercase UUID or a bad token hash.
 func Start(id, tenantID, userID, tokenHash string, client Client, at time.Time, p Policy) (*Session, []Event, error) {
 	for _, v := range []string{id, tenantID, userID} {
-		if !isUUID(v) {
+		if !domain.IsUUID(v) {
 			return nil, nil, fmt.Errorf("start session: id %q is not a lowercase UUID: %w", v, ErrInvalidInput)
 		}
 	}
@@ -226,14 +228,9 @@ func Start(id, tenantID, userID, tokenHash string, client Client, at time.Time, 
 // other than Started, a second Started, an event of another session or an
 // event after Revoked; one wrapping ErrUnknownEvent for an unknown event.
 func Load(history []Event) (*Session, error) {
-	if len(history) == 0 {
-		return nil, fmt.Errorf("load session: empty history: %w", ErrInvalidHistory)
-	}
 	s := &Session{}
-	for i, e := range history {
-		if err := s.apply(e); err != nil {
-			return nil, fmt.Errorf("load session: event %d: %w", i, err)
-		}
+	if err := domain.Load("session", history, s.apply, ErrInvalidHistory); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -383,12 +380,7 @@ func (s *Session) spentIndex(h string) int {
 	return found
 }
 
-func (s *Session) record(e Event) ([]Event, error) {
-	if err := s.apply(e); err != nil {
-		return nil, err
-	}
-	return []Event{e}, nil
-}
+func (s *Session) record(e Event) ([]Event, error) { return domain.Record(e, s.apply) }
 
 // apply changes the session's state by one event. It is the only code that
 // sets state, for decisions and Load alike.
@@ -447,25 +439,4 @@ func checkHash(h string) error {
 		return fmt.Errorf("token hash of %d bytes: %w", len(h), ErrInvalidInput)
 	}
 	return nil
-}
-
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

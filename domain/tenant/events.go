@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // StreamType is the event store stream type of tenant streams; the stream id
@@ -179,34 +181,23 @@ func (LocaleDisabled) SchemaVersion() int { return 1 }
 func Decode(eventType string, schemaVersion int, payload []byte) (Event, error) {
 	switch eventType {
 	case TypeCreated:
-		return decode[Created](schemaVersion, payload)
+		return domain.DecodeEvent[Created](schemaVersion, payload, ErrUnknownEvent)
 	case TypeUpdated:
-		return decode[Updated](schemaVersion, payload)
+		return domain.DecodeEvent[Updated](schemaVersion, payload, ErrUnknownEvent)
 	case TypeDomainAdded:
-		return decode[DomainAdded](schemaVersion, payload)
+		return domain.DecodeEvent[DomainAdded](schemaVersion, payload, ErrUnknownEvent)
 	case TypeDomainRemoved:
-		return decode[DomainRemoved](schemaVersion, payload)
+		return domain.DecodeEvent[DomainRemoved](schemaVersion, payload, ErrUnknownEvent)
 	case TypeDisabled:
-		return decode[Disabled](schemaVersion, payload)
+		return domain.DecodeEvent[Disabled](schemaVersion, payload, ErrUnknownEvent)
 	case TypeEnabled:
-		return decode[Enabled](schemaVersion, payload)
+		return domain.DecodeEvent[Enabled](schemaVersion, payload, ErrUnknownEvent)
 	case TypeModuleToggled:
-		return decode[ModuleToggled](schemaVersion, payload)
+		return domain.DecodeEvent[ModuleToggled](schemaVersion, payload, ErrUnknownEvent)
 	case TypeLocaleEnabled:
-		return decode[LocaleEnabled](schemaVersion, payload)
+		return domain.DecodeEvent[LocaleEnabled](schemaVersion, payload, ErrUnknownEvent)
 	case TypeLocaleDisabled:
-		return decode[LocaleDisabled](schemaVersion, payload)
+		return domain.DecodeEvent[LocaleDisabled](schemaVersion, payload, ErrUnknownEvent)
 	}
 	return nil, fmt.Errorf("decode %q: %w", eventType, ErrUnknownEvent)
-}
-
-func decode[E Event](schemaVersion int, payload []byte) (Event, error) {
-	var e E
-	if schemaVersion != e.SchemaVersion() {
-		return nil, fmt.Errorf("decode %s schema version %d: %w", e.EventType(), schemaVersion, ErrUnknownEvent)
-	}
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", e.EventType(), err)
-	}
-	return e, nil
 }

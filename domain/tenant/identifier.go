@@ -1,6 +1,10 @@
 package tenant
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/rustok/rustok/domain"
+)
 
 // Limits of tenant identifiers.
 const (
@@ -61,26 +65,9 @@ func NormalizeSlug(s string) (string, error) {
 
 // IsUUID reports whether s is a UUID in lowercase hyphenated form
 // (8-4-4-4-12 hexadecimal digits), the only form a tenant id takes. Any
-// version and variant is accepted.
-func IsUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// version and variant is accepted. It is domain.IsUUID, kept here for the
+// callers that check tenant identifiers.
+func IsUUID(s string) bool { return domain.IsUUID(s) }
 
 // NormalizeHost trims white space from s, strips a ":port" (1 to 5 digits,
 // at most 65535) and one trailing dot, lowercases it and checks it as a host

@@ -71,6 +71,8 @@ func TestEveryReservedSlugIsRefused(t *testing.T) {
 	}
 }
 
+// TestIsUUID checks that a tenant id takes the form of every id; the rules
+// of that form are tested with domain.IsUUID.
 func TestIsUUID(t *testing.T) {
 	tests := []struct {
 		name string
@@ -78,14 +80,7 @@ func TestIsUUID(t *testing.T) {
 		want bool
 	}{
 		{"lowercase hyphenated UUID", "0b9e6a3c-5d1f-4c2a-9e8b-7f6a5d4c3b2a", true},
-		{"nil UUID has the form", "00000000-0000-0000-0000-000000000000", true},
 		{"uppercase is not the canonical form", "0B9E6A3C-5D1F-4C2A-9E8B-7F6A5D4C3B2A", false},
-		{"without hyphens", "0b9e6a3c5d1f4c2a9e8b7f6a5d4c3b2a", false},
-		{"braced", "{0b9e6a3c-5d1f-4c2a-9e8b-7f6a5d4c3b2a}", false},
-		{"hyphen misplaced", "0b9e6a3c5-d1f-4c2a-9e8b-7f6a5d4c3b2a", false},
-		{"non-hex letter", "0b9e6a3c-5d1f-4c2a-9e8b-7f6a5d4c3b2g", false},
-		{"too short", "0b9e6a3c-5d1f-4c2a-9e8b-7f6a5d4c3b2", false},
-		{"empty", "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

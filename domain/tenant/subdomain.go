@@ -155,10 +155,4 @@ func (e *CollisionError) Unwrap() []error {
 }
 
 // clipInput shortens configuration or client input quoted in an error.
-func clipInput(s string) string {
-	const maxQuoted = 100
-	if len(s) > maxQuoted {
-		return s[:maxQuoted] + "…"
-	}
-	return s
-}
+func clipInput(s string) string { return domain.Clip(s, 100) }

@@ -126,14 +126,9 @@ func Create(id, slug, name string, domains []string, defaultModules []string, re
 // tenant; one wrapping ErrUnknownEvent for an event type this package does
 // not know.
 func Load(history []Event) (*Tenant, error) {
-	if len(history) == 0 {
-		return nil, fmt.Errorf("load tenant: empty history: %w", ErrInvalidHistory)
-	}
 	t := &Tenant{}
-	for i, e := range history {
-		if err := t.apply(e); err != nil {
-			return nil, fmt.Errorf("load tenant: event %d: %w", i, err)
-		}
+	if err := domain.Load("tenant", history, t.apply, ErrInvalidHistory); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
@@ -290,12 +285,7 @@ func (t *Tenant) EnabledModules() []string { return slices.Clone(t.modules) }
 func (t *Tenant) Version() int64 { return t.version }
 
 // record applies e and returns it as the decision's events.
-func (t *Tenant) record(e Event) ([]Event, error) {
-	if err := t.apply(e); err != nil {
-		return nil, err
-	}
-	return []Event{e}, nil
-}
+func (t *Tenant) record(e Event) ([]Event, error) { return domain.Record(e, t.apply) }
 
 // apply changes the tenant's state by one event. It is the only code that
 // sets state, for decisions and Load alike, and it checks only what makes a

@@ -3,6 +3,8 @@ package user
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // Limits of email addresses (RFC 5321 section 4.5.3.1, with the 254 of RFC
@@ -64,7 +66,7 @@ func NormalizeEmail(s string) (string, error) {
 // tenant id comes first and has a fixed form, so two different pairs never
 // give the same value. Errors: ErrInvalidTenant, ErrInvalidEmail.
 func EmailReservation(tenantID, email string) (string, error) {
-	if !isUUID(tenantID) {
+	if !domain.IsUUID(tenantID) {
 		return "", ErrInvalidTenant
 	}
 	email, err := NormalizeEmail(email)
@@ -103,26 +105,4 @@ func validEmailDomain(s string) bool {
 		}
 	}
 	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
-}
-
-// isUUID reports whether s is a lowercase hyphenated UUID
-// (8-4-4-4-12 hex digits), the form of every id.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -1,9 +1,10 @@
 package user
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // StreamType is the event store stream type of user streams; the stream id
@@ -194,30 +195,19 @@ func Redact(e Event) Event {
 func Decode(eventType string, schemaVersion int, payload []byte) (Event, error) {
 	switch eventType {
 	case TypeRegistered:
-		return decode[Registered](schemaVersion, payload)
+		return domain.DecodeEvent[Registered](schemaVersion, payload, ErrUnknownEvent)
 	case TypeUpdated:
-		return decode[Updated](schemaVersion, payload)
+		return domain.DecodeEvent[Updated](schemaVersion, payload, ErrUnknownEvent)
 	case TypeRoleChanged:
-		return decode[RoleChanged](schemaVersion, payload)
+		return domain.DecodeEvent[RoleChanged](schemaVersion, payload, ErrUnknownEvent)
 	case TypeStatusChanged:
-		return decode[StatusChanged](schemaVersion, payload)
+		return domain.DecodeEvent[StatusChanged](schemaVersion, payload, ErrUnknownEvent)
 	case TypePasswordChanged:
-		return decode[PasswordChanged](schemaVersion, payload)
+		return domain.DecodeEvent[PasswordChanged](schemaVersion, payload, ErrUnknownEvent)
 	case TypeDeleted:
-		return decode[Deleted](schemaVersion, payload)
+		return domain.DecodeEvent[Deleted](schemaVersion, payload, ErrUnknownEvent)
 	case TypePasswordResetRequested:
-		return decode[PasswordResetRequested](schemaVersion, payload)
+		return domain.DecodeEvent[PasswordResetRequested](schemaVersion, payload, ErrUnknownEvent)
 	}
 	return nil, fmt.Errorf("decode %q: %w", eventType, ErrUnknownEvent)
-}
-
-func decode[E Event](schemaVersion int, payload []byte) (Event, error) {
-	var e E
-	if schemaVersion != e.SchemaVersion() {
-		return nil, fmt.Errorf("decode %s schema version %d: %w", e.EventType(), schemaVersion, ErrUnknownEvent)
-	}
-	if err := json.Unmarshal(payload, &e); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", e.EventType(), err)
-	}
-	return e, nil
 }

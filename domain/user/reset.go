@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/rustok/rustok/domain"
 )
 
 // DefaultResetTokenTTL is how long a password reset token is valid.
@@ -57,7 +57,7 @@ func ParseResetToken(token string) (userID, secret string, err error) {
 	if !ok || len(secret) != resetSecretLength {
 		return "", "", ErrInvalidResetToken
 	}
-	if id, err := uuid.Parse(userID); err != nil || id.String() != userID {
+	if !domain.IsUUID(userID) {
 		return "", "", ErrInvalidResetToken
 	}
 	if _, err := base64.RawURLEncoding.Strict().DecodeString(secret); err != nil {

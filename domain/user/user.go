@@ -116,10 +116,10 @@ type Registration struct {
 // ErrInvalidRole, ErrInvalidStatus; ErrInvalidHash (internal) for an empty
 // or over-long hash.
 func Register(r Registration, at time.Time) (*User, []Event, error) {
-	if !isUUID(r.ID) {
+	if !domain.IsUUID(r.ID) {
 		return nil, nil, ErrInvalidID
 	}
-	if !isUUID(r.TenantID) {
+	if !domain.IsUUID(r.TenantID) {
 		return nil, nil, ErrInvalidTenant
 	}
 	email, err := NormalizeEmail(r.Email)
@@ -164,14 +164,9 @@ func Register(r Registration, at time.Time) (*User, []Event, error) {
 // an event after Deleted; one wrapping ErrUnknownEvent for an event type this
 // package does not know.
 func Load(history []Event) (*User, error) {
-	if len(history) == 0 {
-		return nil, fmt.Errorf("load user: empty history: %w", ErrInvalidHistory)
-	}
 	u := &User{}
-	for i, e := range history {
-		if err := u.apply(e); err != nil {
-			return nil, fmt.Errorf("load user: event %d: %w", i, err)
-		}
+	if err := domain.Load("user", history, u.apply, ErrInvalidHistory); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -436,12 +431,7 @@ func (u *User) profile(at time.Time) Updated {
 }
 
 // record applies e and returns it as the decision's events.
-func (u *User) record(e Event) ([]Event, error) {
-	if err := u.apply(e); err != nil {
-		return nil, err
-	}
-	return []Event{e}, nil
-}
+func (u *User) record(e Event) ([]Event, error) { return domain.Record(e, u.apply) }
 
 // apply changes the user's state by one event. It is the only code that
 // sets state, for decisions and Load alike, and it checks only what makes a

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rustok/rustok/domain"
@@ -151,8 +150,8 @@ func (r viewRow) view() (View, error) {
 // then id), at most MaxList, each with its last use. Errors:
 // ErrInvalidTenant.
 func (r *Reader) List(ctx context.Context, tenantID string) ([]View, error) {
-	tenantID = normalize(tenantID)
-	if !isUUID(tenantID) {
+	tenantID = domain.NormalizeID(tenantID)
+	if !domain.IsUUID(tenantID) {
 		return nil, ErrInvalidTenant
 	}
 	// rm_api_keys_tenant_created_idx serves the order.
@@ -177,11 +176,11 @@ func (r *Reader) List(ctx context.Context, tenantID string) ([]View, error) {
 // ErrInvalidID; an error matching ErrNotFound if the tenant has no such key
 // (another tenant's key is not found either).
 func (r *Reader) Get(ctx context.Context, tenantID, id string) (View, error) {
-	tenantID, id = normalize(tenantID), normalize(id)
-	if !isUUID(tenantID) {
+	tenantID, id = domain.NormalizeID(tenantID), domain.NormalizeID(id)
+	if !domain.IsUUID(tenantID) {
 		return View{}, ErrInvalidTenant
 	}
-	if !isUUID(id) {
+	if !domain.IsUUID(id) {
 		return View{}, ErrInvalidID
 	}
 	var row viewRow
@@ -249,27 +248,4 @@ func timePtr(t database.Time) *time.Time {
 	}
 	at := t.Time
 	return &at
-}
-
-func normalize(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
-
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

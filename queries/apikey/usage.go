@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rustok/rustok/domain"
 	"github.com/rustok/rustok/platform/database"
 )
 
@@ -66,11 +67,11 @@ func NewUsage(db *database.DB, cfg UsageConfig) *Usage {
 //
 // Errors: ErrInvalidTenant, ErrInvalidID; the database's error.
 func (u *Usage) Touch(ctx context.Context, tenantID, keyID string, at time.Time) error {
-	tenantID, keyID = normalize(tenantID), normalize(keyID)
-	if !isUUID(tenantID) {
+	tenantID, keyID = domain.NormalizeID(tenantID), domain.NormalizeID(keyID)
+	if !domain.IsUUID(tenantID) {
 		return ErrInvalidTenant
 	}
-	if !isUUID(keyID) {
+	if !domain.IsUUID(keyID) {
 		return ErrInvalidID
 	}
 	at = at.UTC()

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rustok/rustok/domain"
@@ -99,8 +98,8 @@ func (r viewRow) view() View {
 // active at at (not revoked, at before their expiry), newest first (by
 // sign-in, then id), at most MaxActive. Errors: ErrInvalidOwner.
 func (r *Reader) Active(ctx context.Context, tenantID, userID string, at time.Time) ([]View, error) {
-	tenantID, userID = normalize(tenantID), normalize(userID)
-	if !isUUID(tenantID) || !isUUID(userID) {
+	tenantID, userID = domain.NormalizeID(tenantID), domain.NormalizeID(userID)
+	if !domain.IsUUID(tenantID) || !domain.IsUUID(userID) {
 		return nil, ErrInvalidOwner
 	}
 	// The conditions match rm_sessions_user_active_idx (partial: revoked_at
@@ -127,8 +126,8 @@ const MaxUserSessionIDs = 400
 // newest first, at most MaxUserSessionIDs (those cleaned up by `rustok task
 // cleanup sessions` are gone). Errors: ErrInvalidOwner.
 func (r *Reader) UserSessionIDs(ctx context.Context, tenantID, userID string) ([]string, error) {
-	tenantID, userID = normalize(tenantID), normalize(userID)
-	if !isUUID(tenantID) || !isUUID(userID) {
+	tenantID, userID = domain.NormalizeID(tenantID), domain.NormalizeID(userID)
+	if !domain.IsUUID(tenantID) || !domain.IsUUID(userID) {
 		return nil, ErrInvalidOwner
 	}
 	var ids []string
@@ -145,11 +144,11 @@ func (r *Reader) UserSessionIDs(ctx context.Context, tenantID, userID string) ([
 // error matching ErrNotFound if the tenant has no such session (another
 // tenant's session is not found either).
 func (r *Reader) Get(ctx context.Context, tenantID, sessionID string) (View, error) {
-	tenantID, sessionID = normalize(tenantID), normalize(sessionID)
-	if !isUUID(tenantID) {
+	tenantID, sessionID = domain.NormalizeID(tenantID), domain.NormalizeID(sessionID)
+	if !domain.IsUUID(tenantID) {
 		return View{}, ErrInvalidOwner
 	}
-	if !isUUID(sessionID) {
+	if !domain.IsUUID(sessionID) {
 		return View{}, ErrInvalidID
 	}
 	var row viewRow
@@ -169,27 +168,4 @@ func dbTime(db *database.DB, t time.Time) any {
 		return database.FormatTime(t)
 	}
 	return t.UTC()
-}
-
-func normalize(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
-
-// isUUID reports whether s is a lowercase hyphenated UUID.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rustok/rustok/domain"
@@ -115,7 +114,7 @@ func (r viewRow) view() (View, error) {
 // for which errors.Is(err, tenant.ErrNotFound) holds if there is no such
 // tenant.
 func (r *Reader) ByID(ctx context.Context, id string) (View, error) {
-	id = strings.ToLower(strings.TrimSpace(id))
+	id = domain.NormalizeID(id)
 	if !tenant.IsUUID(id) {
 		return View{}, tenant.ErrInvalidID
 	}
@@ -226,10 +225,4 @@ func (r *Reader) List(ctx context.Context, q ListQuery) ([]View, error) {
 }
 
 // clip shortens client input quoted in an error message.
-func clip(s string) string {
-	const maxQuoted = 64
-	if len(s) > maxQuoted {
-		return s[:maxQuoted] + "…"
-	}
-	return s
-}
+func clip(s string) string { return domain.Clip(s, 64) }

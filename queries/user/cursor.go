@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"time"
+
+	"github.com/rustok/rustok/domain"
 )
 
 // maxCursorLength bounds the cursors decodeCursor reads, in bytes of their
@@ -43,7 +45,7 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, ErrInvalidCursor
 	}
 	at, id, ok := strings.Cut(rest, "|")
-	if !ok || !isUUID(id) {
+	if !ok || !domain.IsUUID(id) {
 		return cursor{}, ErrInvalidCursor
 	}
 	t, err := time.Parse(time.RFC3339Nano, at)
@@ -57,26 +59,4 @@ func decodeCursor(s string) (cursor, error) {
 		return cursor{}, ErrInvalidCursor
 	}
 	return c, nil
-}
-
-// isUUID reports whether s is a lowercase hyphenated UUID, the form of user
-// and tenant ids.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

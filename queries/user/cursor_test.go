@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/rustok/rustok/domain"
 )
 
 func TestCursorRoundTrip(t *testing.T) {
@@ -39,7 +41,7 @@ func FuzzDecodeCursor(f *testing.F) {
 			}
 			return
 		}
-		if !isUUID(c.ID) || c.CreatedAt.Location() != time.UTC {
+		if !domain.IsUUID(c.ID) || c.CreatedAt.Location() != time.UTC {
 			t.Fatalf("decodeCursor(%q) = %+v", s, c)
 		}
 		if again := encodeCursor(c); again != s {

@@ -142,7 +142,7 @@ func (r *Reader) Get(ctx context.Context, tenantID, userID string) (View, error)
 		return View{}, err
 	}
 	userID = strings.ToLower(strings.TrimSpace(userID))
-	if !isUUID(userID) {
+	if !domain.IsUUID(userID) {
 		return View{}, user.ErrInvalidID
 	}
 	return r.one(ctx, "id "+userID, `SELECT `+viewColumns+` FROM rm_users u
@@ -294,8 +294,8 @@ func (r *Reader) timeArg(t time.Time) any {
 
 // normalizeTenant trims and lowercases a tenant id and checks it is a UUID.
 func normalizeTenant(id string) (string, error) {
-	id = strings.ToLower(strings.TrimSpace(id))
-	if !isUUID(id) {
+	id = domain.NormalizeID(id)
+	if !domain.IsUUID(id) {
 		return "", user.ErrInvalidTenant
 	}
 	return id, nil

@@ -175,7 +175,7 @@ func deriveKey(c config.JWT, label string) ([]byte, error) {
 		return nil, fmt.Errorf("auth.jwt.algorithm: must be HS256 or EdDSA, got %q", c.Algorithm)
 	}
 	if len(secret) < sessioncmd.MinRefreshKeyLength {
-		return nil, fmt.Errorf("auth.jwt: signing secret of %d bytes is too short to derive the refresh key", len(secret))
+		return nil, fmt.Errorf("auth.jwt: signing secret of %d bytes is too short to derive the server keys from", len(secret))
 	}
 	key, err := hkdf.Key(sha256.New, secret, nil, label, max(sessioncmd.MinRefreshKeyLength, user.MinResetKeyLength))
 	if err != nil {
@@ -201,8 +201,8 @@ func loadSigningKey(entry string) (ed25519.PrivateKey, error) {
 func (id *identity) Close() error { return id.principals.Close() }
 
 // followHandler keeps the principal cache in step with the log (waiting
-// for the sessions and users projections before invalidating) and flushes
-// it on `task cleanup cache`.
+// for the sessions and users projections before invalidating), and the API
+// key cache with it (keyFollowHandler); both flush on `task cleanup cache`.
 func (id *identity) followHandler() relay.FollowHandler {
 	principals := id.principals.FollowHandler(principalcache.FollowConfig{
 		Waiter: id.waiter, SessionsConsumer: sessionproj.Name, UsersConsumer: userproj.Name,

@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -56,44 +55,49 @@ func Projection() relay.Consumer {
 		Name:   Name,
 		Kind:   relay.KindProjection,
 		Tables: []string{TableTenants, TableDomains},
-		Batch: relay.Fold[row]{
-			Load:  load,
-			Clone: row.clone,
-			Save:  save,
-			On: map[string]relay.FoldHandler[row]{
-				tenant.TypeCreated: relay.FoldOn(created),
-				tenant.TypeUpdated: relay.FoldOn(func(r *relay.Row[row], p tenant.Updated, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Name = p.Name })
-				}),
-				tenant.TypeDomainAdded: relay.FoldOn(func(r *relay.Row[row], p tenant.DomainAdded, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Domains = addOnce(s.Domains, p.Domain) })
-				}),
-				tenant.TypeDomainRemoved: relay.FoldOn(func(r *relay.Row[row], p tenant.DomainRemoved, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Domains = remove(s.Domains, p.Domain) })
-				}),
-				tenant.TypeDisabled: relay.FoldOn(func(r *relay.Row[row], p tenant.Disabled, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusDisabled) })
-				}),
-				tenant.TypeEnabled: relay.FoldOn(func(r *relay.Row[row], p tenant.Enabled, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusActive) })
-				}),
-				tenant.TypeModuleToggled: relay.FoldOn(func(r *relay.Row[row], p tenant.ModuleToggled, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) {
-						if p.Enabled {
-							s.Modules = addOnce(s.Modules, p.Module)
-						} else {
-							s.Modules = remove(s.Modules, p.Module)
-						}
-					})
-				}),
-				tenant.TypeLocaleEnabled: relay.FoldOn(func(r *relay.Row[row], p tenant.LocaleEnabled, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Locales = addOnce(s.Locales, p.Locale) })
-				}),
-				tenant.TypeLocaleDisabled: relay.FoldOn(func(r *relay.Row[row], p tenant.LocaleDisabled, e eventstore.Event) error {
-					return change(r, e, p.At, func(s *row) { s.Locales = remove(s.Locales, p.Locale) })
-				}),
-			},
-		}.Batch(),
+		Batch:  fold().Batch(),
+	}
+}
+
+// fold is the projection's relay.Fold.
+func fold() relay.Fold[row] {
+	return relay.Fold[row]{
+		Load:  load,
+		Clone: row.clone,
+		Save:  save,
+		On: map[string]relay.FoldHandler[row]{
+			tenant.TypeCreated: foldOn(fieldsCreated, created),
+			tenant.TypeUpdated: foldOn(fieldsUpdated, func(r *relay.Row[row], p tenant.Updated, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Name = p.Name })
+			}),
+			tenant.TypeDomainAdded: foldOn(fieldsDomainAdded, func(r *relay.Row[row], p tenant.DomainAdded, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Domains = addOnce(s.Domains, p.Domain) })
+			}),
+			tenant.TypeDomainRemoved: foldOn(fieldsDomainRemoved, func(r *relay.Row[row], p tenant.DomainRemoved, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Domains = remove(s.Domains, p.Domain) })
+			}),
+			tenant.TypeDisabled: foldOn(fieldsDisabled, func(r *relay.Row[row], p tenant.Disabled, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusDisabled) })
+			}),
+			tenant.TypeEnabled: foldOn(fieldsEnabled, func(r *relay.Row[row], p tenant.Enabled, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Status = string(tenant.StatusActive) })
+			}),
+			tenant.TypeModuleToggled: foldOn(fieldsModuleToggled, func(r *relay.Row[row], p tenant.ModuleToggled, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) {
+					if p.Enabled {
+						s.Modules = addOnce(s.Modules, p.Module)
+					} else {
+						s.Modules = remove(s.Modules, p.Module)
+					}
+				})
+			}),
+			tenant.TypeLocaleEnabled: foldOn(fieldsLocaleEnabled, func(r *relay.Row[row], p tenant.LocaleEnabled, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Locales = addOnce(s.Locales, p.Locale) })
+			}),
+			tenant.TypeLocaleDisabled: foldOn(fieldsLocaleDisabled, func(r *relay.Row[row], p tenant.LocaleDisabled, e eventstore.Event) error {
+				return change(r, e, p.At, func(s *row) { s.Locales = remove(s.Locales, p.Locale) })
+			}),
+		},
 	}
 }
 
@@ -182,7 +186,7 @@ func load(ctx context.Context, tx *relay.Tx, ids []string) ([]relay.Row[row], er
 			src string
 			dst *[]string
 		}{{d.Domains, &r.Domains}, {d.Modules, &r.Modules}, {d.Locales, &r.Locales}} {
-			if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			if err := decodeList(f.src, f.dst); err != nil {
 				return nil, fmt.Errorf("decode lists of tenant %s: %w", d.ID, err)
 			}
 		}
@@ -196,10 +200,12 @@ func load(ctx context.Context, tx *relay.Tx, ids []string) ([]relay.Row[row], er
 // no longer has are deleted if it still owns them, then the hosts it gained
 // point to it. The event store's reservations let a domain change hands only
 // after its removal committed, so deleting before claiming leaves each host
-// with its latest owner.
+// with its latest owner; a host both lost and gained in the batch is only
+// claimed (the claim replaces its owner), so the delete and the claims touch
+// different hosts and, on PostgreSQL, the three writes are one statement.
 func save(ctx context.Context, tx *relay.Tx, changes []relay.Change[row]) error {
 	tenants := make([][]any, 0, len(changes))
-	var drops, claims [][]any
+	var lost, claims [][]any
 	claimed := map[string]int{} // host → index in claims
 	for _, c := range changes {
 		id, v := c.After.StreamID, c.After.Value
@@ -211,7 +217,7 @@ func save(ctx context.Context, tx *relay.Tx, changes []relay.Change[row]) error 
 			lists.locales, v.Settings, c.After.Version, tx.Time(v.CreatedAt), tx.Time(v.UpdatedAt)})
 		for _, host := range c.Before.Value.Domains {
 			if !slices.Contains(v.Domains, host) {
-				drops = append(drops, []any{host, id})
+				lost = append(lost, []any{host, id})
 			}
 		}
 		for _, host := range v.Domains {
@@ -226,15 +232,19 @@ func save(ctx context.Context, tx *relay.Tx, changes []relay.Change[row]) error 
 			claims = append(claims, []any{host, id})
 		}
 	}
-	if err := tx.Upsert(ctx, relay.Upsert{Table: TableTenants, Columns: tenantColumns(), Key: []string{"id"}, Version: "version"}, tenants); err != nil {
-		return err
+	drops := lost[:0]
+	for _, d := range lost {
+		if _, ok := claimed[d[0].(string)]; !ok {
+			drops = append(drops, d)
+		}
 	}
-	if err := tx.DeleteRows(ctx, TableDomains, []string{"host", "tenant_id"}, drops); err != nil {
-		return err
-	}
-	return tx.Upsert(ctx, relay.Upsert{Table: TableDomains, Columns: []string{"host", "tenant_id"}, Key: []string{"host"}}, claims)
+	return tx.Write(ctx,
+		relay.UpsertRows(relay.Upsert{Table: TableTenants, Columns: tenantColumns(), Key: []string{"id"}, Version: "version"}, tenants),
+		relay.DeleteWhere(TableDomains, []string{"host", "tenant_id"}, drops),
+		relay.UpsertRows(relay.Upsert{Table: TableDomains, Columns: []string{"host", "tenant_id"}, Key: []string{"host"}}, claims))
 }
 
+// encodedLists are a row's lists in JSON, as stored.
 type encodedLists struct{ domains, modules, locales string }
 
 func encodeLists(r row) (encodedLists, error) {
@@ -243,14 +253,11 @@ func encodeLists(r row) (encodedLists, error) {
 		dst  *string
 		list []string
 	}{{&out.domains, r.Domains}, {&out.modules, r.Modules}, {&out.locales, r.Locales}} {
-		if f.list == nil {
-			f.list = []string{}
-		}
-		b, err := json.Marshal(f.list)
+		s, err := encodeList(f.list)
 		if err != nil {
 			return encodedLists{}, fmt.Errorf("encode lists: %w", err)
 		}
-		*f.dst = string(b)
+		*f.dst = s
 	}
 	return out, nil
 }

@@ -281,7 +281,13 @@ func (id *identity) revokeAllSessions(ctx context.Context, who httpserver.Identi
 }
 
 // sessionsOf lists the signed-in caller's active sessions, newest first.
+// An API key has no sessions of its own and may not list its creator's
+// (their devices and addresses): commands.ErrSelfOnly, as for every
+// use case only the user themself may run.
 func (id *identity) sessionsOf(ctx context.Context, who httpserver.Identity) ([]sessionqry.View, error) {
+	if who.Actor.APIKey() {
+		return nil, commands.ErrSelfOnly
+	}
 	return id.accounts.sessions.Active(ctx, who.TenantID, who.UserID, time.Now())
 }
 

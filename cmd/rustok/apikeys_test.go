@@ -79,6 +79,10 @@ func TestServeAPIKeys(t *testing.T) {
 		wantGQLError(t, "a key creating a key", code, res, raw3, http.StatusOK, "FORBIDDEN", "")
 		code, res, raw3 = ts.gqlAs(t, "shop", secret, `mutation { changePassword(input: {currentPassword: "correct horse battery", newPassword: "another password"}) { success } }`)
 		wantGQLError(t, "a key changing its creator's password", code, res, raw3, http.StatusOK, "FORBIDDEN", "")
+		code, res, raw3 = ts.gqlAs(t, "shop", secret, `{ sessions { id ip userAgent } }`)
+		wantGQLError(t, "a key listing its creator's sessions", code, res, raw3, http.StatusOK, "FORBIDDEN", "")
+		code, hdr0, body0 := ts.authCall(t, http.MethodGet, "/api/auth/sessions", "shop", secret, "")
+		wantProblem(t, "a key listing its creator's sessions over REST", code, hdr0, body0, http.StatusForbidden, "FORBIDDEN")
 		if code, _, body := ts.authCall(t, http.MethodGet, "/api/auth/me", "shop", secret, ""); code != http.StatusOK || !strings.Contains(body, "admin@example.com") {
 			t.Errorf("REST me with the key: %d %s", code, body)
 		}

@@ -52,7 +52,12 @@ func newAPIKeys(a *app, dec commands.Decorators, newID func() (string, error), u
 		if !ok {
 			return apikeycache.Entry{}, false, nil
 		}
-		e := apikeycache.Entry{KeyID: c.ID, TenantID: c.TenantID, Permissions: c.Permissions, ExpiresAt: c.ExpiresAt, Revoked: c.Revoked, CreatedBy: c.CreatedBy}
+		perms, err := rbac.ParsePermissions(c.Permissions)
+		if err != nil {
+			// Validated when the key was created: the stored row is corrupt.
+			return apikeycache.Entry{}, false, fmt.Errorf("permissions of API key %s: %w", c.ID, err)
+		}
+		e := apikeycache.Entry{KeyID: c.ID, TenantID: c.TenantID, Permissions: perms, ExpiresAt: c.ExpiresAt, Revoked: c.Revoked, CreatedBy: c.CreatedBy}
 		u, err := users.Get(ctx, c.TenantID, c.CreatedBy)
 		switch {
 		case errors.Is(err, userqry.ErrNotFound):
@@ -102,11 +107,7 @@ func (id *identity) authenticateKey(ctx context.Context, raw string) (httpserver
 	if t := tenantID(ctx); t != "" && t != e.TenantID && role != rbac.RoleSuperAdmin {
 		return httpserver.Identity{}, errKeyOtherTen
 	}
-	perms, err := rbac.ParsePermissions(e.Permissions)
-	if err != nil {
-		return httpserver.Identity{}, errBadKey.Wrap(err)
-	}
-	actor, err := rbac.KeyActor(e.CreatedBy, role, perms)
+	actor, err := rbac.KeyActor(e.CreatedBy, role, e.Permissions)
 	if err != nil {
 		return httpserver.Identity{}, errKeyNoCreator.Wrap(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/rustok/rustok/domain/rbac"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -30,9 +32,10 @@ const (
 // status, as of LoadedAt.
 type Entry struct {
 	KeyID, TenantID string
-	Permissions     []string
-	ExpiresAt       *time.Time
-	Revoked         bool
+	// Permissions are the key's, parsed once when it is loaded.
+	Permissions []rbac.Permission
+	ExpiresAt   *time.Time
+	Revoked     bool
 	// CreatedBy is the key's creator; CreatorRole and CreatorActive are
 	// their current role and whether they may act (active, not deleted).
 	CreatedBy     string

@@ -42,6 +42,9 @@ type app struct {
 	// cmdMetrics are the command metrics shared by every handler of the
 	// process (commandMetrics); they register once per registry.
 	cmdMetrics *commands.Metrics
+	// resetKey derives password reset tokens (commands/user and the reset
+	// mail reactor): derived once from the signing material (deriveKey).
+	resetKey []byte
 }
 
 // commandMetrics returns the process's command metrics, registering them on
@@ -125,6 +128,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger, opts bui
 	if err := a.modules.ValidateDefaults(cfg.Settings.Rustok.Modules.DefaultEnabled); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("settings.rustok.modules.default_enabled: %w", err)
+	}
+	if a.resetKey, err = deriveKey(cfg.Auth.JWT, resetKeyLabel); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	reactors, err := a.reactors()
 	if err != nil {

@@ -94,10 +94,6 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	resetKey, err := deriveKey(cfg.Auth.JWT, resetKeyLabel)
-	if err != nil {
-		return nil, err
-	}
 	users := userqry.NewReader(a.db)
 	sessions := sessionqry.NewReader(a.db)
 	principals, err := principalcache.New(principalcache.Config{}, sessions, users, a.registry, a.logger)
@@ -130,7 +126,7 @@ func newIdentity(a *app, waiter *relay.Waiter) (*identity, error) {
 	}
 	ud := usercmd.Deps{
 		Store: a.store, Modules: commands.AlwaysEnabled{}, Hasher: hasher, Policy: policy, NewID: newID, Now: time.Now,
-		ResetKey: resetKey, ResetTTL: pw.ResetTTL,
+		ResetKey: a.resetKey, ResetTTL: pw.ResetTTL,
 	}
 	id := &identity{
 		a: a, tokens: tokens, hasher: hasher, principals: principals, users: users, waiter: waiter, newID: newID,

@@ -31,17 +31,13 @@ func (a *app) reactors() ([]relay.Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settings.rustok.email: %w", err)
 	}
-	key, err := deriveKey(a.cfg.Auth.JWT, resetKeyLabel)
-	if err != nil {
-		return nil, err
-	}
 	base, err := url.Parse(a.cfg.Settings.Rustok.Email.ResetBaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("settings.rustok.email.reset_base_url: %w", err)
 	}
 	return []relay.Consumer{userproj.ResetMailReactor(userproj.ResetMailDeps{
 		Mailer: resetMailer{mailer: m, tenants: tenantqry.NewReader(a.db), logger: a.logger},
-		Users:  a.store, ResetKey: key, BaseURL: base, Now: time.Now, Logger: a.logger,
+		Users:  a.store, ResetKey: a.resetKey, BaseURL: base, Now: time.Now, Logger: a.logger,
 	})}, nil
 }
 

@@ -14,6 +14,11 @@ type dialect struct {
 	// readAfter selects visible events after a cursor in consumption order.
 	// Args: cursor tx id, cursor position, limit.
 	readAfter string
+	// visibleEnd selects the tx id and position of the last visible event.
+	visibleEnd string
+	// readStreams selects the events of some types (an `IN (?)` list) at or
+	// before a cursor (tx id, position), ordered by stream.
+	readStreams string
 	// txColumn is the select expression for the writing transaction id.
 	txColumn string
 	// now formats a time for a timestamp column.
@@ -39,6 +44,13 @@ func dialectFor(d database.Dialect) dialect {
 				WHERE (transaction_id, position) > (CAST($1 AS xid8), $2)
 				  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY transaction_id, position LIMIT $3`,
+			visibleEnd: `SELECT transaction_id::text::bigint, position FROM events
+				WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+				ORDER BY transaction_id DESC, position DESC LIMIT 1`,
+			// An index scan of events_stream_version_key: no sort.
+			readStreams: `SELECT ` + eventColumns + `, transaction_id::text::bigint AS tx_id FROM events
+				WHERE event_type IN (?) AND (transaction_id, position) <= (CAST(? AS xid8), ?)
+				ORDER BY stream_type, stream_id, stream_version`,
 			now: func(t time.Time) any { return t.UTC() },
 			cast: func(expr, kind string) string {
 				switch kind {
@@ -62,6 +74,10 @@ func dialectFor(d database.Dialect) dialect {
 		txColumn: `0`,
 		readAfter: `SELECT ` + eventColumns + `, 0 FROM events
 				WHERE ? >= 0 AND position > ? ORDER BY position LIMIT ?`,
+		visibleEnd: `SELECT 0, position FROM events ORDER BY position DESC LIMIT 1`,
+		readStreams: `SELECT ` + eventColumns + `, 0 FROM events
+				WHERE event_type IN (?) AND ? >= 0 AND position <= ?
+				ORDER BY stream_type, stream_id, stream_version`,
 		now: func(t time.Time) any { return database.FormatTime(t) },
 		cast: func(expr, kind string) string {
 			if kind == "int" {

@@ -33,6 +33,12 @@ type Batch struct {
 	Types []string
 	// Apply applies the events of one transaction.
 	Apply BatchFunc
+	// Fresh, if set, applies whole streams that have no rows yet — each
+	// stream's events from its first, in version order, streams one after
+	// the other — without reading any row back: a replay then rebuilds the
+	// read model in bulk (see rebuild.go). Fold sets it. A wrapper of Apply
+	// that adds to what it does must wrap Fresh the same way or clear it.
+	Fresh BatchFunc
 }
 
 // EventError reports that one event of a batch could not be applied. A

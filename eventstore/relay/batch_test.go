@@ -24,6 +24,11 @@ type foldNotes struct {
 	table string
 	// fail, if set, makes the fold handler fail for a text.
 	fail func(text string) error
+	// deleteOnSave makes Save also delete rows (of no stream).
+	deleteOnSave bool
+	// claims makes Save also point each row's last text to its stream in
+	// the table <table>_claims (a row derived from several streams).
+	claims bool
 
 	applies, loads, saves atomic.Int64
 	mu                    sync.Mutex
@@ -39,7 +44,27 @@ func newFoldNotes(t testing.TB, db *database.DB, suffix string) *foldNotes {
 		body TEXT NOT NULL CHECK (body NOT LIKE '%sqlpoison%'))`); err != nil {
 		t.Fatalf("create test table: %v", err)
 	}
+	if _, err := db.Exec(`CREATE TABLE ` + p.table + `_claims (text TEXT PRIMARY KEY, stream_id TEXT NOT NULL)`); err != nil {
+		t.Fatalf("create test table: %v", err)
+	}
 	return p
+}
+
+// claimRows returns the claims table (text → stream id).
+func (p *foldNotes) claimRows(t testing.TB, db *database.DB) map[string]string {
+	t.Helper()
+	var rows []struct {
+		Text   string `db:"text"`
+		Stream string `db:"stream_id"`
+	}
+	if err := db.Select(&rows, `SELECT text, stream_id FROM `+p.table+`_claims`); err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string]string, len(rows))
+	for _, r := range rows {
+		m[r.Text] = r.Stream
+	}
+	return m
 }
 
 func (p *foldNotes) consumer(name string) relay.Consumer {
@@ -80,7 +105,23 @@ func (p *foldNotes) consumer(name string) relay.Consumer {
 			for i, c := range changes {
 				rows[i] = []any{c.After.StreamID, c.After.Version, c.After.Value}
 			}
-			return tx.Upsert(ctx, relay.Upsert{Table: p.table, Columns: []string{"stream_id", "version", "body"}, Key: []string{"stream_id"}, Version: "version"}, rows)
+			if err := tx.Upsert(ctx, relay.Upsert{Table: p.table, Columns: []string{"stream_id", "version", "body"}, Key: []string{"stream_id"}, Version: "version"}, rows); err != nil {
+				return err
+			}
+			if p.deleteOnSave {
+				if err := tx.DeleteRows(ctx, p.table, []string{"stream_id"}, [][]any{{"no such stream"}}); err != nil {
+					return err
+				}
+			}
+			if !p.claims {
+				return nil
+			}
+			claims := make([][]any, len(changes))
+			for i, c := range changes {
+				last := c.After.Value[strings.LastIndex(c.After.Value, ",")+1:]
+				claims[i] = []any{last[strings.Index(last, ":")+1:], c.After.StreamID}
+			}
+			return tx.Upsert(ctx, relay.Upsert{Table: p.table + "_claims", Columns: []string{"text", "stream_id"}, Key: []string{"text"}}, claims)
 		},
 	}.Batch()
 	apply := b.Apply
@@ -91,7 +132,7 @@ func (p *foldNotes) consumer(name string) relay.Consumer {
 		p.mu.Unlock()
 		return apply(ctx, tx, evs)
 	}
-	return relay.Consumer{Name: name, Kind: relay.KindProjection, Tables: []string{p.table}, Batch: b}
+	return relay.Consumer{Name: name, Kind: relay.KindProjection, Tables: []string{p.table, p.table + "_claims"}, Batch: b}
 }
 
 // batchSizes returns the number of events of each Apply call so far.

@@ -58,6 +58,9 @@ func (t *Tx) SelectIn(ctx context.Context, dest any, query string, keys []string
 	if len(keys) == 0 {
 		return nil
 	}
+	if t.collect != nil {
+		return errNotBulk
+	}
 	if t.dialect == database.Postgres {
 		q := strings.Replace(query, "IN (?)", "IN (SELECT unnest(CAST(? AS text[])))", 1)
 		return t.tx.SelectContext(ctx, dest, t.tx.Rebind(q), keys)
@@ -150,6 +153,9 @@ func (t *Tx) Write(ctx context.Context, writes ...Write) error {
 	}
 	if len(todo) == 0 {
 		return nil
+	}
+	if t.collect != nil {
+		return t.collect.add(t, todo)
 	}
 	if t.dialect != database.Postgres {
 		for _, w := range todo {

@@ -71,6 +71,9 @@ func (c Consumer) validate() error {
 	if c.Batch.Apply != nil && len(c.Handlers) > 0 {
 		return fmt.Errorf("consumer %s: has both a batch handler and per-event handlers", c.Name)
 	}
+	if c.Batch.Fresh != nil && c.Batch.Apply == nil {
+		return fmt.Errorf("consumer %s: a batch handler for fresh streams needs Apply too", c.Name)
+	}
 	if (c.Batch.Apply == nil) != (len(c.Batch.Types) == 0) {
 		return fmt.Errorf("consumer %s: a batch handler needs its event types, and event types need a handler", c.Name)
 	}
@@ -113,6 +116,9 @@ type Tx struct {
 	tables  map[string]string
 	// types caches column types for the bulk statements (see bulk.go).
 	types *columnTypeCache
+	// collect, during the bulk rebuild of a replay, keeps the rows Write
+	// would upsert instead of writing them (tx is nil then; see bulkFill).
+	collect *collector
 }
 
 // Table returns the physical name of read-model table name.
@@ -128,16 +134,25 @@ func (t *Tx) Dialect() database.Dialect { return t.dialect }
 
 // Exec runs a statement written with ? placeholders.
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.collect != nil {
+		return nil, errNotBulk
+	}
 	return t.tx.ExecContext(ctx, t.tx.Rebind(query), args...)
 }
 
 // Get scans one row into dest (sql.ErrNoRows when there is none).
 func (t *Tx) Get(ctx context.Context, dest any, query string, args ...any) error {
+	if t.collect != nil {
+		return errNotBulk
+	}
 	return t.tx.GetContext(ctx, dest, t.tx.Rebind(query), args...)
 }
 
 // Select scans every row into dest (a pointer to a slice).
 func (t *Tx) Select(ctx context.Context, dest any, query string, args ...any) error {
+	if t.collect != nil {
+		return errNotBulk
+	}
 	return t.tx.SelectContext(ctx, dest, t.tx.Rebind(query), args...)
 }
 

@@ -9,3 +9,7 @@ func Watching(w *Waiter) bool {
 	defer w.mu.Unlock()
 	return w.watching
 }
+
+// SetBulkChunks sizes the chunks of r's bulk rebuilds: about events per
+// chunk, a stream cut past max.
+func SetBulkChunks(r *Replayer, events, max int) { r.chunk, r.maxChunk = events, max }

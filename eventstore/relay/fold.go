@@ -69,6 +69,13 @@ func FoldOn[E, R any](fn func(row *Row[R], payload E, e eventstore.Event) error)
 // Events of types not in On are skipped. The event types of one Fold must
 // belong to one stream type (rows are keyed by stream id).
 //
+// A replay rebuilds a Fold in bulk (Batch.Fresh, docs/adr/0030): each stream
+// folded from its first event with no row loaded, Save called on chunks of
+// whole streams, its upserts collected and inserted. So Save must derive
+// what it writes from the changes alone, and rows it derives from several
+// streams must not collide between final rows; a Save that reads or
+// deletes makes the replay run in log order instead.
+//
 // Deleting rows is not part of the pattern: a deleted row loses its version,
 // so a redelivered older event would find no row. Keep such rows with a
 // status instead (a tombstone).
@@ -95,7 +102,7 @@ func (f Fold[R]) Batch() Batch {
 	if f.Load == nil || f.Save == nil || len(f.On) == 0 {
 		panic("relay.Fold: Load, On and Save are required")
 	}
-	return Batch{Types: slices.Sorted(maps.Keys(f.On)), Apply: f.apply}
+	return Batch{Types: slices.Sorted(maps.Keys(f.On)), Apply: f.apply, Fresh: f.applyFresh}
 }
 
 // folded is one stream's row during a batch.
@@ -128,7 +135,19 @@ func (f Fold[R]) apply(ctx context.Context, tx *Tx, evs []eventstore.Event) erro
 		}
 		rows[r.StreamID] = &folded[R]{before: r, after: after}
 	}
-	changed := make([]*folded[R], 0, len(ids))
+	return f.foldAndSave(ctx, tx, evs, rows)
+}
+
+// applyFresh is apply for streams known to have no rows (Batch.Fresh): no
+// Load.
+func (f Fold[R]) applyFresh(ctx context.Context, tx *Tx, evs []eventstore.Event) error {
+	return f.foldAndSave(ctx, tx, evs, make(map[string]*folded[R], len(evs)/2+1))
+}
+
+// foldAndSave folds evs into rows (the loaded ones; a stream without an
+// entry starts without a row) and saves those that changed.
+func (f Fold[R]) foldAndSave(ctx context.Context, tx *Tx, evs []eventstore.Event, rows map[string]*folded[R]) error {
+	changed := make([]*folded[R], 0, len(rows))
 	for _, e := range evs {
 		h, ok := f.On[e.Type]
 		if !ok {

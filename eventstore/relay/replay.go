@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/rustok/rustok/eventstore"
 	"github.com/rustok/rustok/platform/database"
 )
@@ -33,10 +35,15 @@ type ReplayOptions struct {
 
 // ReplayResult summarises a replay.
 type ReplayResult struct {
+	// Events is how many events were applied: in a bulk rebuild those of
+	// the types the consumer handles, else every event read.
 	Events   int64
 	Duration time.Duration
 	// Position is the checkpoint the rebuilt consumer continues from.
 	Position int64
+	// Bulk reports that the log up to its end when the replay started was
+	// rebuilt in bulk, stream by stream (see rebuild.go), not in log order.
+	Bulk bool
 }
 
 // Replayer rebuilds projections from the log.
@@ -46,6 +53,9 @@ type Replayer struct {
 	logger  *slog.Logger
 	metrics *Metrics
 	now     func() time.Time
+	// chunk and maxChunk size the bulk rebuild's chunks (bulkChunkEvents,
+	// bulkMaxChunkEvents; tests make them small).
+	chunk, maxChunk int
 }
 
 // NewReplayer returns a Replayer that follows cfg's retry and dead-letter policy.
@@ -60,7 +70,8 @@ func NewReplayer(store *eventstore.Store, cfg Config, logger *slog.Logger, metri
 			return nil, err
 		}
 	}
-	return &Replayer{store: store, cfg: cfg, logger: logger, metrics: metrics, now: time.Now}, nil
+	return &Replayer{store: store, cfg: cfg, logger: logger, metrics: metrics, now: time.Now,
+		chunk: bulkChunkEvents, maxChunk: bulkMaxChunkEvents}, nil
 }
 
 // Replay rebuilds c from position 0, blue/green: every table of c is copied
@@ -112,18 +123,37 @@ func (r *Replayer) applier(c Consumer) *applier {
 }
 
 func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tables map[string]string, opts ReplayOptions) (ReplayResult, error) {
+	a := r.applier(c)
+	// What the progress is out of: the events a bulk rebuild applies, those
+	// of the consumer's types; every event for one in log order.
+	q, args := `SELECT COUNT(*) FROM events`, []any(nil)
+	if c.Batch.Fresh != nil {
+		var err error
+		if q, args, err = sqlx.In(q+` WHERE event_type IN (?)`, slices.Sorted(maps.Keys(a.types))); err != nil {
+			return ReplayResult{}, fmt.Errorf("count events: %w", err)
+		}
+	}
 	var total int64
-	if err := db.GetContext(ctx, &total, `SELECT COUNT(*) FROM events`); err != nil {
+	if err := db.GetContext(ctx, &total, db.Rebind(q), args...); err != nil {
 		return ReplayResult{}, fmt.Errorf("count events: %w", err)
 	}
-	a := r.applier(c)
 	var res ReplayResult
-	cur, err := r.fill(ctx, db, a, tables, eventstore.Cursor{}, nil, opts.BatchSize, func(n int64) {
+	progress := func(n int64) {
 		res.Events += n
 		if opts.Progress != nil {
 			opts.Progress(res.Events, max(total, res.Events))
 		}
-	})
+	}
+	// The bulk of the log, up to what is committed now, then what came
+	// meanwhile in log order.
+	end, err := r.store.VisibleEnd(ctx)
+	if err != nil {
+		return res, err
+	}
+	if res.Bulk, err = r.rebuildTo(ctx, db, a, tables, end, opts.BatchSize, progress); err != nil {
+		return res, err
+	}
+	cur, err := r.fill(ctx, db, a, tables, end, nil, opts.BatchSize, progress)
 	if err != nil {
 		return res, err
 	}
@@ -134,7 +164,7 @@ func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tab
 	res.Events += n
 	res.Position = pos
 	if opts.Progress != nil {
-		opts.Progress(res.Events, max(total, res.Events))
+		opts.Progress(res.Events, res.Events)
 	}
 	return res, nil
 }

@@ -225,10 +225,10 @@ func (r *Replayer) verify(ctx context.Context, c Consumer, opts VerifyOptions) (
 			opts.Progress(res.Events, max(total, res.Events))
 		}
 	}
-	cur, err := r.fill(ctx, db, a, shadow.tables, eventstore.Cursor{}, &target, opts.BatchSize, progress)
-	if err != nil {
+	if _, err := r.rebuildTo(ctx, db, a, shadow.tables, target, opts.BatchSize, progress); err != nil {
 		return VerifyResult{}, err
 	}
+	cur := target
 	for attempt := 1; ; attempt++ {
 		before, err := tableIdentities(ctx, db, c.Tables)
 		if err != nil {

@@ -6,6 +6,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,7 +16,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver (pure Go)
 
@@ -264,6 +266,32 @@ func (d *DB) BeginWrite(ctx context.Context, opts *sql.TxOptions) (*WriteTx, err
 		return nil, fmt.Errorf("begin write transaction: %w", err)
 	}
 	return &WriteTx{Tx: tx, db: d}, nil
+}
+
+// WithPgConn runs f with one PostgreSQL connection of the pool, held for f
+// alone, as a pgx.Conn: for what database/sql cannot do, such as COPY. f
+// must leave the connection as it found it (no open transaction).
+func (d *DB) WithPgConn(ctx context.Context, f func(*pgx.Conn) error) error {
+	if d.Dialect() != Postgres {
+		return fmt.Errorf("a pgx connection needs PostgreSQL, not %s", d.Dialect())
+	}
+	conn, err := d.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("take a connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is %T, not pgx", dc)
+		}
+		err := f(sc.Conn())
+		if st := sc.Conn().PgConn().TxStatus(); st != 'I' {
+			// Left inside a transaction (or broken): not for the pool again.
+			return errors.Join(err, fmt.Errorf("connection left in transaction state %q: %w", st, driver.ErrBadConn))
+		}
+		return err
+	})
 }
 
 // WithWriteGate runs f holding the SQLite write gate (a plain call on

@@ -202,7 +202,7 @@ func (p Projection[M]) RedeliveredBatchesChangeNothing(t *testing.T, cmds []Comm
 // ReplayEqualsLive: the read model the runner builds (batches of at most 50)
 // while four writers append cmds concurrently is want, without dead letters,
 // and replays in batches of 1000 and of 7 replay every event and give the
-// same read model (checksum).
+// same read model (checksum), rebuilding it in bulk (stream by stream).
 func (p Projection[M]) ReplayEqualsLive(t *testing.T, cmds []Command, want M) {
 	t.Helper()
 	sum, events := Checksum(want), int64(Events(cmds))
@@ -224,6 +224,9 @@ func (p Projection[M]) ReplayEqualsLive(t *testing.T, cmds []Command, want M) {
 			res := e.Replay(batch)
 			if got := Checksum(e.Snapshot()); got != sum || res.Events != events {
 				t.Fatalf("replay in batches of %d: %d events, checksum %s, want %d and %s", batch, res.Events, got, events, sum)
+			}
+			if !res.Bulk {
+				t.Fatalf("replay in batches of %d: not rebuilt in bulk (the Fold's Save reads or deletes, or the bulk rebuild gave up)", batch)
 			}
 		}
 	})

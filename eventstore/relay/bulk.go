@@ -30,8 +30,12 @@ import (
 //     per batch of 440 keys over 10,000 rows, against ~2 ms for index probes).
 //     Several writes of a batch (Tx.Write) are one statement, each but the
 //     last a data-modifying WITH query: one round trip for all of them.
-//   - SQLite (in process, no plan cache to lose): multi-row VALUES lists and
-//     sqlx.In key lists, cut to stay below its limits.
+//   - SQLite (in process, no plan cache to lose): an upsert is one prepared
+//     statement of one row, run once per row — preparing a VALUES list of
+//     hundreds of rows cost more than running the rows (measured on the
+//     tenants batch, 440 rows of 12 columns: save 6.0 → 5.0 ms); deletes are
+//     multi-row VALUES lists and reads sqlx.In key lists, cut to stay below
+//     its limits.
 
 // sqliteMaxParams bounds the parameters of one SQLite statement (modernc.org/sqlite
 // takes 32766).
@@ -256,8 +260,8 @@ func (t *Tx) sqliteWrite(ctx context.Context, w Write) error {
 	var err error
 	if u := w.upsert; u != nil {
 		table := t.Table(u.Table)
-		head := "INSERT INTO " + table + " (" + strings.Join(u.Columns, ", ") + ") VALUES "
-		err = t.execValues(ctx, head, upsertTail(u, table), len(u.Columns), len(w.rows), w.rows)
+		err = t.execEach(ctx, "INSERT INTO "+table+" ("+strings.Join(u.Columns, ", ")+") VALUES "+placeholders(len(u.Columns))+upsertTail(u, table),
+			len(u.Columns), w.rows)
 	} else {
 		head := "DELETE FROM " + t.Table(w.table) + " WHERE (" + strings.Join(w.columns, ", ") + ") IN (VALUES "
 		err = t.execValues(ctx, head, ")", len(w.columns), sqliteMaxCompound, w.rows)
@@ -334,6 +338,30 @@ func (t *Tx) execValues(ctx context.Context, head, tail string, width, maxRows i
 		}
 	}
 	return nil
+}
+
+// execEach prepares query (one row of width values) and runs it for each
+// of rows (SQLite).
+func (t *Tx) execEach(ctx context.Context, query string, width int, rows [][]any) error {
+	stmt, err := t.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i, r := range rows {
+		if len(r) != width {
+			return fmt.Errorf("row %d has %d values, want %d", i, len(r), width)
+		}
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholders returns `(?, ?, …)` for n values.
+func placeholders(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + ")"
 }
 
 // columnTypes returns the SQL types of table's columns (PostgreSQL), read

@@ -24,7 +24,8 @@ import (
 // (eventstore/relay), caught up in this goroutine (relay.CatchUp), against a
 // no-op consumer caught up the same way; it also prints a checksum of the
 // read model as stored (every column as text), which must not change when
-// the projection's code does. RUSTOK_BENCH_EVENTS sets the backlog (default
+// the projection's code does, and which a replay must store too (a bulk
+// rebuild, stream by stream). RUSTOK_BENCH_EVENTS sets the backlog (default
 // 100000); RUSTOK_BENCH_SHAPE=uniform uses the uniform log.
 func BenchmarkApply(b *testing.B) {
 	backlog := 100000
@@ -104,7 +105,22 @@ func BenchmarkApply(b *testing.B) {
 					b.Name(), round, batches, per(applyT), per(loadT), per(applyT-loadT-saveT), per(saveT), per(total),
 					fmt.Sprintf("%.2fms", float64(noopTime.Microseconds())/1000/float64(batches)), noopTime.Seconds()/total.Seconds())
 			}
-			fmt.Printf("%s checksum %s\n", b.Name(), storedChecksum(b, db))
+			caughtUp := storedChecksum(b, db)
+			fmt.Printf("%s checksum %s\n", b.Name(), caughtUp)
+			// A replay (a bulk rebuild, stream by stream) stores the same bytes.
+			rp, err := relay.NewReplayer(store, relay.Config{}, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			res, err := rp.Replay(ctx, Projection(), relay.ReplayOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			replayed := storedChecksum(b, db)
+			fmt.Printf("%s after a replay (bulk %v, %v): checksum %s\n", b.Name(), res.Bulk, res.Duration.Round(time.Millisecond), replayed)
+			if replayed != caughtUp || !res.Bulk {
+				b.Fatalf("the replay (bulk %v) stored %s, the catch-up %s", res.Bulk, replayed, caughtUp)
+			}
 		})
 	}
 }

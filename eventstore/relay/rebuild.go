@@ -162,35 +162,28 @@ func (r *Replayer) readChunks(ctx context.Context, until eventstore.Cursor, type
 
 // writeChunks writes each folded chunk in its own transaction, in order.
 func (r *Replayer) writeChunks(ctx context.Context, db *database.DB, a *applier, tables map[string]string, in <-chan bulkChunk, progress func(int64)) error {
-	write := func(ch bulkChunk) error {
-		if ch.continues {
-			return r.applyContinuing(ctx, db, a, tables, ch.events)
+	each := func(insert func(*collector) error) error {
+		for ch := range in {
+			var err error
+			if ch.continues {
+				err = r.applyContinuing(ctx, db, a, tables, ch.events)
+			} else {
+				err = insert(ch.rows)
+			}
+			if err != nil {
+				return err
+			}
+			progress(int64(ch.n))
 		}
-		return r.insertRows(ctx, db, a, ch.rows)
+		return ctx.Err()
 	}
 	if db.Dialect() == database.Postgres {
 		// COPY needs the pgx connection itself: one, held for the whole run.
 		return db.WithPgConn(ctx, func(conn *pgx.Conn) error {
-			write = func(ch bulkChunk) error {
-				if ch.continues {
-					return r.applyContinuing(ctx, db, a, tables, ch.events)
-				}
-				return copyRows(ctx, conn, ch.rows)
-			}
-			return drain(ctx, in, write, progress)
+			return each(func(rows *collector) error { return copyRows(ctx, conn, rows) })
 		})
 	}
-	return drain(ctx, in, write, progress)
-}
-
-func drain(ctx context.Context, in <-chan bulkChunk, write func(bulkChunk) error, progress func(int64)) error {
-	for ch := range in {
-		if err := write(ch); err != nil {
-			return err
-		}
-		progress(int64(ch.n))
-	}
-	return ctx.Err()
+	return each(func(rows *collector) error { return r.insertRows(ctx, db, a, rows) })
 }
 
 // applyContinuing applies a chunk whose first stream was cut the ordinary

@@ -154,8 +154,15 @@ func (postgresSchema) SchemaInitializingQueries(wmsql.SchemaInitializingQueriesP
 	return nil, nil // tables come from migrations
 }
 
-// SubscribeIsolationLevel: repeatable read, as watermill-sql's PostgreSQL adapter.
-func (postgresSchema) SubscribeIsolationLevel() sql.IsolationLevel { return sql.LevelRepeatableRead }
+// SubscribeIsolationLevel: read committed. The transaction's first statement
+// waits for the group's lock (lockGroup); under repeatable read its snapshot
+// would be taken before that wait, and the checkpoint read after it would
+// miss what the instance holding the lock had just committed — the batch
+// would be handled again before its checkpoint update failed. Each statement
+// then reads what is committed: the group's lock keeps everyone else off its
+// checkpoint and read model, and the read of events is one statement with
+// its own fence.
+func (postgresSchema) SubscribeIsolationLevel() sql.IsolationLevel { return sql.LevelReadCommitted }
 
 type postgresOffsets struct{}
 
@@ -171,10 +178,13 @@ func (postgresOffsets) ConsumedMessageQuery(wmsql.ConsumedMessageQueryParams) (w
 	return wmsql.Query{}, nil
 }
 
-// NextOffsetQuery locks the group's row: one subscriber of a group at a time.
+// NextOffsetQuery reads the group's checkpoint. It does not lock the row:
+// the transaction holds the group's advisory lock already (beginner,
+// lockGroup), taken in an earlier statement, so this one sees the last
+// checkpoint committed, and a row lock would take a transaction id.
 func (postgresOffsets) NextOffsetQuery(p wmsql.NextOffsetQueryParams) (wmsql.Query, error) {
 	return wmsql.Query{
-		Query: `SELECT offset_acked, last_processed_transaction_id FROM consumer_offsets WHERE consumer_group = $1 FOR UPDATE`,
+		Query: `SELECT offset_acked, last_processed_transaction_id FROM consumer_offsets WHERE consumer_group = $1`,
 		Args:  []any{p.ConsumerGroup},
 	}, nil
 }

@@ -20,8 +20,12 @@ type flushFunc func(ctx context.Context, tx *sqlx.Tx, evs []eventstore.Event) er
 // (so SQLite writers queue on the write gate) and calls onCommit after each
 // successful commit (progress signal for read-your-writes and metrics).
 // flush applies each transaction's collected batch.
+//
+// On PostgreSQL each transaction first takes the consumer group's lock
+// (lockGroup): one subscriber of a group at a time.
 type beginner struct {
 	db       *database.DB
+	group    string
 	onCommit func()
 	flush    flushFunc
 }
@@ -29,6 +33,10 @@ type beginner struct {
 func (b beginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wmsql.Tx, error) {
 	tx, err := b.db.BeginWrite(ctx, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := lockGroup(ctx, tx, b.group); err != nil {
+		_ = tx.Rollback()
 		return nil, err
 	}
 	if b.onCommit != nil {
@@ -138,3 +146,22 @@ func (t *subscriberTx) Commit() error {
 func (t *subscriberTx) Rollback() error { return t.tx.Rollback() }
 
 func (t *subscriberTx) sqlx() *sqlx.Tx { return t.tx.Tx }
+
+// lockGroup serialises, on PostgreSQL, the transactions that process a
+// consumer group or move its checkpoint (a subscriber's batch, a replay's
+// swap, a checkpoint reset) with a transaction-level advisory lock, keyed by
+// schema and group. Unlike a row lock (SELECT … FOR UPDATE) it takes no
+// transaction id: a transaction gets one at its first write, so a reactor
+// that waits on something outside the database before writing its
+// checkpoint — a mail server that does not answer — does not hold back the
+// visibility fence, and with it every other consumer, while it waits. A
+// no-op on SQLite, whose write gate already admits one writer at a time.
+func lockGroup(ctx context.Context, tx *database.WriteTx, group string) error {
+	if tx.DriverName() != "pgx" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/consumer_offsets/' || $1, 0))`, group); err != nil {
+		return fmt.Errorf("lock consumer group %s: %w", group, err)
+	}
+	return nil
+}

@@ -4,7 +4,10 @@
 // the outbox; see package eventstore).
 //
 // Each consumer is one consumer group with one checkpoint row in
-// consumer_offsets. The subscriber locks that row, reads a batch, hands the
+// consumer_offsets. The subscriber locks the group (on PostgreSQL an advisory
+// lock, which takes no transaction id and so holds back no other consumer
+// while a reactor waits on the world; on SQLite the write gate), reads its
+// checkpoint and a batch, hands the
 // batch's events to the consumer inside the same transaction, and moves the
 // checkpoint before it commits: read model and checkpoint commit together, so
 // a redelivered event finds its effect already there (writes are guarded with

@@ -103,12 +103,15 @@ func catchUpBatch(ctx context.Context, store *eventstore.Store, a *applier, batc
 	}
 	defer tx.Rollback()
 	name := a.consumer.Name
+	if err := lockGroup(ctx, tx, name); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consumer_offsets (consumer_group) VALUES (?) ON CONFLICT DO NOTHING`), name); err != nil {
 		return 0, fmt.Errorf("ensure checkpoint: %w", err)
 	}
 	q := `SELECT offset_acked, 0 FROM consumer_offsets WHERE consumer_group = ?`
 	if db.Dialect() == database.Postgres {
-		q = `SELECT offset_acked, last_processed_transaction_id::text::bigint FROM consumer_offsets WHERE consumer_group = ? FOR UPDATE`
+		q = `SELECT offset_acked, last_processed_transaction_id::text::bigint FROM consumer_offsets WHERE consumer_group = ?`
 	}
 	var cur eventstore.Cursor
 	var txID int64

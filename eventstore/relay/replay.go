@@ -245,10 +245,8 @@ func (r *Replayer) swapOnce(ctx context.Context, db *database.DB, a *applier, c 
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consumer_offsets (consumer_group) VALUES (?) ON CONFLICT DO NOTHING`), c.Name); err != nil {
 		return 0, 0, fmt.Errorf("ensure checkpoint: %w", err)
 	}
-	if db.Dialect() == database.Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM consumer_offsets WHERE consumer_group = $1 FOR UPDATE`, c.Name); err != nil {
-			return 0, 0, fmt.Errorf("lock checkpoint: %w", err)
-		}
+	if err := lockGroup(ctx, tx, c.Name); err != nil {
+		return 0, 0, err
 	}
 	var n int64
 	for {
@@ -378,6 +376,9 @@ func (r *Replayer) resetCheckpoint(ctx context.Context, consumer string) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := lockGroup(ctx, tx, consumer); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO consumer_offsets (consumer_group) VALUES (?) ON CONFLICT DO NOTHING`), consumer); err != nil {
 		return fmt.Errorf("ensure checkpoint: %w", err)
 	}

@@ -182,7 +182,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		c := c
 		var last atomic.Int64
 		a := newApplier(c, r.store, r.cfg.policy(), r.logger, r.metrics.Errors.WithLabelValues(c.Name), time.Now)
-		b := beginner{db: r.db, flush: a.flusher(func(e eventstore.Event) { last.Store(e.Position) }), onCommit: func() {
+		b := beginner{db: r.db, group: c.Name, flush: a.flusher(func(e eventstore.Event) { last.Store(e.Position) }), onCommit: func() {
 			if p := last.Load(); p > 0 {
 				r.metrics.Position.WithLabelValues(c.Name).Set(float64(p))
 			}

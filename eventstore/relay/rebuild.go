@@ -141,7 +141,8 @@ func (r *Replayer) readChunks(ctx context.Context, until eventstore.Cursor, type
 	}
 	err := r.store.ReadStreams(ctx, until, types, func(e eventstore.Event) error {
 		if n := len(cur.events); n >= r.chunk {
-			same := cur.events[n-1].Stream == e.Stream
+			prev := cur.events[n-1].Stream
+			same := prev.Type == e.Stream.Type && prev.ID == e.Stream.ID
 			if !same || n >= r.maxChunk {
 				if err := send(same); err != nil {
 					return err

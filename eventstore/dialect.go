@@ -17,7 +17,8 @@ type dialect struct {
 	// visibleEnd selects the tx id and position of the last visible event.
 	visibleEnd string
 	// readStreams selects the events of some types (an `IN (?)` list) at or
-	// before a cursor (tx id, position), ordered by stream.
+	// before a cursor (tx id, position), ordered by stream: SQLite only,
+	// PostgreSQL reads them through pgx (Store.readStreamsPgx).
 	readStreams string
 	// txColumn is the select expression for the writing transaction id.
 	txColumn string
@@ -47,10 +48,6 @@ func dialectFor(d database.Dialect) dialect {
 			visibleEnd: `SELECT transaction_id::text::bigint, position FROM events
 				WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 				ORDER BY transaction_id DESC, position DESC LIMIT 1`,
-			// An index scan of events_stream_version_key: no sort.
-			readStreams: `SELECT ` + eventColumns + `, transaction_id::text::bigint AS tx_id FROM events
-				WHERE event_type IN (?) AND (transaction_id, position) <= (CAST(? AS xid8), ?)
-				ORDER BY stream_type, stream_id, stream_version`,
 			now: func(t time.Time) any { return t.UTC() },
 			cast: func(expr, kind string) string {
 				switch kind {

@@ -124,17 +124,17 @@ func (r *Replayer) applier(c Consumer) *applier {
 
 func (r *Replayer) rebuild(ctx context.Context, db *database.DB, c Consumer, tables map[string]string, opts ReplayOptions) (ReplayResult, error) {
 	a := r.applier(c)
-	// What the progress is out of: the events a bulk rebuild applies, those
-	// of the consumer's types; every event for one in log order.
-	q, args := `SELECT COUNT(*) FROM events`, []any(nil)
-	if c.Batch.Fresh != nil {
-		var err error
-		if q, args, err = sqlx.In(q+` WHERE event_type IN (?)`, slices.Sorted(maps.Keys(a.types))); err != nil {
-			return ReplayResult{}, fmt.Errorf("count events: %w", err)
-		}
-	}
 	var total int64
 	if opts.Progress != nil { // a scan of the log, for the progress alone
+		// Out of the events a bulk rebuild applies, those of the consumer's
+		// types; out of every event for a rebuild in log order.
+		q, args := `SELECT COUNT(*) FROM events`, []any(nil)
+		if c.Batch.Fresh != nil {
+			var err error
+			if q, args, err = sqlx.In(q+` WHERE event_type IN (?)`, slices.Sorted(maps.Keys(a.types))); err != nil {
+				return ReplayResult{}, fmt.Errorf("count events: %w", err)
+			}
+		}
 		if err := db.GetContext(ctx, &total, db.Rebind(q), args...); err != nil {
 			return ReplayResult{}, fmt.Errorf("count events: %w", err)
 		}

@@ -147,7 +147,7 @@ func TestCLITenantsFlow(t *testing.T) {
 		if r := runCLI(t, env, "", "projections", "replay", "tenants"); r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
 			t.Fatalf("replay without --yes and no answer: exit %d, %s", r.code, r.stderr)
 		}
-		if r := runCLI(t, env, "y\n", "projections", "replay", "tenants"); r.code != 0 || !strings.Contains(r.stdout, "replayed tenants") {
+		if r := runCLI(t, env, "y\n", "projections", "replay", "tenants"); r.code != 0 || !strings.Contains(r.stdout, "replayed tenants") || !strings.Contains(r.stdout, "stream by stream") {
 			t.Fatalf("replay answered y: exit %d, %s %s", r.code, r.stdout, r.stderr)
 		}
 		r = must("tenants", "list", "--json")

@@ -235,7 +235,11 @@ func (c *cli) replayOne(ctx context.Context, rp *relay.Replayer, t relay.Consume
 	if res.Duration > 0 {
 		rate = float64(res.Events) / res.Duration.Seconds()
 	}
-	fmt.Fprintf(c.stdout, "replayed %s: %d events in %s (%.0f events/s), now at position %d\n", t.Name, res.Events, res.Duration.Round(time.Millisecond), rate, res.Position)
+	how := "in log order"
+	if res.Bulk {
+		how = "stream by stream"
+	}
+	fmt.Fprintf(c.stdout, "replayed %s: %d events in %s (%.0f events/s, %s), now at position %d\n", t.Name, res.Events, res.Duration.Round(time.Millisecond), rate, how, res.Position)
 	return nil
 }
 
